@@ -1,0 +1,1 @@
+"""Provisioning for technicians: enrol gateways, padlocks and detectors (keys, certificates, config)."""

@@ -1,0 +1,17 @@
+"""``safegrid-sim``: run the device simulators."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from safegrid.cli import build_parser, run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, _sub = build_parser("safegrid-sim", "SafeGrid device simulators: BLE padlock, gas detectors, phone.")
+    return run(parser, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Bounded, strict CBOR decoding: exactly one item, a size cap, no exception but CborError."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import cbor2
+
+from protocols.errors import CborError, ProtocolError
+
+#: The largest CBOR item any SafeGrid format accepts (a BLE message is at most 4 KiB).
+DEFAULT_MAX_BYTES = 16 * 1024
+
+
+def dumps(value: Any) -> bytes:
+    """Encode deterministically (RFC 8949 §4.2: canonical map order) so signatures are reproducible."""
+    return cbor2.dumps(value, canonical=True)
+
+
+def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, error: type[ProtocolError] = CborError) -> Any:
+    """Decode exactly one CBOR item from ``data``; raise ``error`` (code ``malformed``) on anything else."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise error(f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) > max_bytes:
+        raise error(f"{len(data)} bytes exceeds the {max_bytes}-byte limit", code="malformed")
+    if not data:
+        raise error("empty input", code="malformed")
+    stream = io.BytesIO(data)
+    try:
+        value = cbor2.CBORDecoder(stream).decode()
+    except RecursionError as exc:
+        raise error("CBOR nested too deeply", code="malformed") from exc
+    except Exception as exc:  # cbor2 raises many types (ValueError, OverflowError, CBORDecodeError…)
+        raise error(f"invalid CBOR: {exc}", code="malformed") from exc
+    if stream.tell() != len(data):
+        raise error(f"{len(data) - stream.tell()} trailing bytes after the CBOR item", code="malformed")
+    return value
