@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from typing import Any
 
 import cbor2
@@ -36,4 +37,15 @@ def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, error: type[Protoc
         raise error(f"invalid CBOR: {exc}", code="malformed") from exc
     if stream.tell() != len(data):
         raise error(f"{len(data) - stream.tell()} trailing bytes after the CBOR item", code="malformed")
+    return _thaw(value)
+
+
+def _thaw(value: Any) -> Any:
+    """Plain lists and dicts everywhere: cbor2 decodes a tag's content as tuples and frozen dicts."""
+    if isinstance(value, cbor2.CBORTag):
+        return cbor2.CBORTag(value.tag, _thaw(value.value))
+    if isinstance(value, list | tuple):
+        return [_thaw(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
     return value
