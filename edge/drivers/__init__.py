@@ -1,0 +1,1 @@
+"""Thin adapters to devices: Modbus detectors and output modules, BLE padlocks."""
