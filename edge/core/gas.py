@@ -1,0 +1,331 @@
+"""Gas evaluation for one confined space: alarm levels with hysteresis, STEL/TWA, staleness, in-range time, trend.
+
+The drivers turn detector registers into :class:`Reading` values; :class:`GasMonitor` keeps the per-gas history
+and :meth:`GasMonitor.evaluate` returns a :class:`GasState` saying, for every gas, its level and why. A reading
+that is missing, late or faulty is never taken as "safe". All times are monotonic seconds.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from edge.core.exposure import STEL_WINDOW_S, TWA_WINDOW_S, ExposureWindow
+from edge.core.limits import Band, Conditions, Gas, GasLimit, LimitError, Unit, to_limit_unit
+
+
+class ReadingStatus(StrEnum):
+    """What the detector (or the driver polling it) says about a reading."""
+
+    OK = "ok"
+    OVER_RANGE = "over_range"  # at or beyond full scale: the true value is at least this high
+    WARMUP = "warmup"
+    CALIBRATING = "calibrating"
+    FAULT = "fault"  # the detector's own status or heartbeat says fault
+    COMM_LOSS = "comm_loss"  # the driver failed N polls in a row
+
+
+VALID_STATUSES = frozenset({ReadingStatus.OK, ReadingStatus.OVER_RANGE})
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One gas reading as polled; ``at`` is monotonic seconds, ``temperature_c`` the measured air temperature."""
+
+    gas: Gas
+    value: float
+    unit: Unit
+    at: float
+    status: ReadingStatus = ReadingStatus.OK
+    detector: str = ""
+    temperature_c: float | None = None
+
+
+class Level(StrEnum):
+    """The state of one gas; the first three are ordered by severity."""
+
+    NORMAL = "normal"
+    LEVEL1 = "level1"
+    LEVEL2 = "level2"
+    FAULT = "fault"
+    STALE = "stale"
+    PENDING = "pending"  # no reading yet since the monitor started, still within the stale grace
+
+
+_RANK = {Level.NORMAL: 0, Level.LEVEL1: 1, Level.LEVEL2: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class GasMonitorConfig:
+    """Tuning of a space's monitor. Defaults are engineering choices, not rules."""
+
+    poll_interval_s: float = 1.0
+    stale_after_polls: int = 3  # no reading for more than this many poll intervals ⇒ stale
+    trend_window_s: float = 120.0  # the trend is a least-squares slope over this window
+    trend_horizon_s: float = 600.0  # "rising" = projected to reach the level-1 set-point within this time
+    stel_bucket_s: float = 10.0
+    twa_bucket_s: float = 60.0
+    conditions: Conditions = field(default_factory=Conditions)
+    lel_pct_vol: float | None = None  # LEL of the space's flammable gas, for a detector reporting %VOL
+
+    @property
+    def stale_after_s(self) -> float:
+        return self.stale_after_polls * self.poll_interval_s
+
+
+@dataclass(frozen=True, slots=True)
+class GasReport:
+    """One gas at one instant.
+
+    ``level`` is what the space shows now; ``gas_level`` is the alarm level of the last valid reading, held
+    through a fault or a gap because an unknown concentration is not a safe one.
+    """
+
+    gas: Gas
+    level: Level
+    gas_level: Level
+    detector: str
+    value: float | None
+    unit: Unit
+    stel: float | None
+    twa: float | None
+    stel_exceeded: bool
+    twa_exceeded: bool
+    fault: ReadingStatus | None
+    in_range_since: float | None
+    rising: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GasState:
+    """Every monitored gas of one space at ``at`` (monotonic seconds)."""
+
+    space: str
+    at: float
+    gases: Mapping[Gas, GasReport]
+
+    @property
+    def in_range_since(self) -> float | None:
+        """Since when every gas has been in range without a break (``None`` if one is not in range now)."""
+        starts = [r.in_range_since for r in self.gases.values()]
+        if not starts or any(s is None for s in starts):
+            return None
+        return max(s for s in starts if s is not None)
+
+    def in_range_for(self, seconds: float) -> bool:
+        """True when every gas has been in range for at least ``seconds`` up to now."""
+        since = self.in_range_since
+        return since is not None and self.at - since >= seconds
+
+    @property
+    def all_in_range(self) -> bool:
+        return self.in_range_since is not None
+
+    @property
+    def rising(self) -> bool:
+        return any(r.rising for r in self.gases.values())
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(reason for r in self.gases.values() for reason in r.reasons)
+
+
+def next_level(limit: GasLimit, current: Level, value: float) -> Level:
+    """The alarm level after ``value``: escalate at once, de-escalate only past the deadband (no chatter)."""
+    raw = _band_level(limit.level1, limit.level2, value)
+    if _RANK[raw] >= _RANK[current]:
+        return raw
+    db = limit.deadband
+    held = _band_level(_shrink(limit.level1, db), _shrink(limit.level2, db), value)  # never below ``raw``
+    return held if _RANK[held] < _RANK[current] else current
+
+
+def _band_level(level1: Band, level2: Band, value: float) -> Level:
+    if not level2.contains(value):
+        return Level.LEVEL2
+    return Level.LEVEL1 if not level1.contains(value) else Level.NORMAL
+
+
+def _shrink(band: Band, by: float) -> Band:
+    return Band(None if band.low is None else band.low + by, None if band.high is None else band.high - by)
+
+
+def trend_slope(samples: deque[tuple[float, float]]) -> float | None:
+    """Least-squares slope (units per second) of ``(time, value)`` samples; ``None`` with fewer than 3."""
+    n = len(samples)
+    if n < 3:
+        return None
+    mean_t = sum(t for t, _ in samples) / n
+    mean_v = sum(v for _, v in samples) / n
+    var = sum((t - mean_t) ** 2 for t, _ in samples)
+    if var == 0:
+        return None
+    return sum((t - mean_t) * (v - mean_v) for t, v in samples) / var
+
+
+@dataclass(slots=True)
+class _Track:
+    """Everything remembered about one gas of the space."""
+
+    limit: GasLimit
+    stel: ExposureWindow | None
+    twa: ExposureWindow | None
+    gas_level: Level = Level.NORMAL
+    value: float | None = None
+    last_at: float | None = None  # last reading of any status
+    last_valid_at: float | None = None
+    status: ReadingStatus | None = None
+    detector: str = ""
+    in_range_since: float | None = None
+    trend: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=512))
+    note: str = ""  # why the last reading was not usable, when it was not
+
+
+class GasMonitor:
+    """The gas evaluation of one space: feed it readings, ask it for a :class:`GasState`."""
+
+    def __init__(
+        self, space: str, limits: Mapping[Gas, GasLimit], started_at: float, config: GasMonitorConfig | None = None
+    ) -> None:
+        self.space = space
+        self.config = config or GasMonitorConfig()
+        self.started_at = started_at
+        c = self.config
+        self._tracks = {
+            gas: _Track(
+                limit,
+                ExposureWindow(STEL_WINDOW_S, c.stel_bucket_s) if limit.stel is not None else None,
+                ExposureWindow(TWA_WINDOW_S, c.twa_bucket_s) if limit.twa is not None else None,
+            )
+            for gas, limit in limits.items()
+        }
+
+    @property
+    def gases(self) -> frozenset[Gas]:
+        return frozenset(self._tracks)
+
+    def observe(self, reading: Reading) -> bool:
+        """Take one reading; False if the space does not monitor that gas or the reading is older than the last."""
+        track = self._tracks.get(reading.gas)
+        if track is None or (track.last_at is not None and reading.at < track.last_at):
+            return False
+        status, track.note = reading.status, ""
+        value: float | None = None
+        if status in VALID_STATUSES:
+            try:
+                conditions = self.config.conditions
+                if reading.temperature_c is not None:
+                    conditions = Conditions(reading.temperature_c, conditions.pressure_kpa)
+                value = to_limit_unit(reading.value, reading.unit, track.limit, conditions, self.config.lel_pct_vol)
+            except LimitError as exc:
+                # A reading the gateway cannot interpret is no reading at all: a fault, never "safe".
+                status, track.note = ReadingStatus.FAULT, f"unusable reading: {exc}"
+        gap = track.last_valid_at is not None and reading.at - track.last_valid_at > self.config.stale_after_s
+        track.last_at, track.status, track.detector = reading.at, status, reading.detector
+        if value is None:
+            track.in_range_since = None
+            return True
+        if status == ReadingStatus.OVER_RANGE:
+            track.gas_level = Level.LEVEL2
+        else:
+            track.gas_level = next_level(track.limit, track.gas_level, value)
+        track.value, track.last_valid_at = value, reading.at
+        for window in (track.stel, track.twa):
+            if window is not None:
+                window.add(reading.at, value)
+        track.trend.append((reading.at, value))
+        while track.trend and track.trend[0][0] < reading.at - self.config.trend_window_s:
+            track.trend.popleft()
+        stel_over, twa_over = self._exposure_over(track, reading.at)
+        if status != ReadingStatus.OK or track.gas_level != Level.NORMAL or stel_over or twa_over:
+            track.in_range_since = None
+        elif track.in_range_since is None or gap:
+            track.in_range_since = reading.at
+        return True
+
+    def evaluate(self, now: float) -> GasState:
+        """The state of every gas of the space at ``now``."""
+        return GasState(self.space, now, {gas: self._report(track, now) for gas, track in self._tracks.items()})
+
+    def _exposure_over(self, track: _Track, now: float) -> tuple[bool, bool]:
+        lim = track.limit
+        stel = track.stel.average(now) if track.stel is not None else None
+        twa = track.twa.average(now) if track.twa is not None else None
+        return (
+            stel is not None and lim.stel is not None and stel > lim.stel,
+            twa is not None and lim.twa is not None and twa > lim.twa,
+        )
+
+    def _report(self, t: _Track, now: float) -> GasReport:
+        lim, cfg = t.limit, self.config
+        name, unit = lim.gas.name, lim.unit
+        reasons: list[str] = []
+        fault: ReadingStatus | None = None
+        since_last = now - (t.last_at if t.last_at is not None else self.started_at)
+        if since_last > cfg.stale_after_s:
+            level = Level.STALE
+            who = f" from {t.detector}" if t.detector else ""
+            reasons.append(
+                f"{name}: no reading{who} for {since_last:.1f} s "
+                f"(> {cfg.stale_after_polls} polls × {cfg.poll_interval_s:g} s)"
+            )
+        elif t.last_at is None:
+            level = Level.PENDING
+            reasons.append(f"{name}: no reading yet")
+        elif t.status not in VALID_STATUSES:
+            level, fault = Level.FAULT, t.status
+            reasons.append(t.note or f"{name}: detector {t.detector or '?'} reports {t.status}")
+        else:
+            level = t.gas_level
+        if t.gas_level != Level.NORMAL and t.value is not None:
+            band = lim.level2 if t.gas_level == Level.LEVEL2 else lim.level1
+            over = " (over range)" if t.status == ReadingStatus.OVER_RANGE else ""
+            where = (
+                f"back inside the {t.gas_level} range {band} {unit} but not yet by the {lim.deadband:g} deadband"
+                if band.contains(t.value)
+                else f"outside the {t.gas_level} range {band} {unit}"
+            )
+            reasons.append(f"{name} {t.value:.3g} {unit}{over} {where} ({lim.source})")
+        stel = t.stel.average(now) if t.stel is not None else None
+        twa = t.twa.average(now) if t.twa is not None else None
+        stel_over, twa_over = self._exposure_over(t, now)
+        if stel_over:
+            reasons.append(f"{name} 15-min average {stel:.3g} {unit} above PC-STEL {lim.stel:g} {unit} ({lim.source})")
+        if twa_over:
+            reasons.append(f"{name} 8-h average {twa:.3g} {unit} above PC-TWA {lim.twa:g} {unit} ({lim.source})")
+        rising = self._rising(t)
+        if rising:
+            reasons.append(f"{name} is rising toward its level-1 set-point ({lim.level1} {unit})")
+        in_range = level == Level.NORMAL and not (stel_over or twa_over)
+        return GasReport(
+            gas=lim.gas,
+            level=level,
+            gas_level=t.gas_level,
+            detector=t.detector,
+            value=t.value,
+            unit=unit,
+            stel=stel,
+            twa=twa,
+            stel_exceeded=stel_over,
+            twa_exceeded=twa_over,
+            fault=fault,
+            in_range_since=t.in_range_since if in_range else None,
+            rising=rising,
+            reasons=tuple(reasons),
+        )
+
+    def _rising(self, t: _Track) -> bool:
+        """Moving toward the nearer level-1 bound fast enough to reach it within the horizon (or already past)."""
+        slope = trend_slope(t.trend)
+        if slope is None or t.value is None:
+            return False
+        band = t.limit.level1
+        toward_high = band.low is None or (band.high is not None and band.high - t.value <= t.value - band.low)
+        rate = slope if toward_high else -slope
+        if rate <= 0:
+            return False
+        distance = band.distance_inside(t.value)
+        return distance <= 0 or distance / rate <= self.config.trend_horizon_s

@@ -1,0 +1,59 @@
+"""Which alarm conditions a space's gas state implies.
+
+Gas hazards (level 1/2, STEL, TWA) are alarms at any time. A detector fault, a lost link or stale data is an alarm
+during a session (fail-safe: a missing reading is never "safe"); outside one it only blocks the attestation. A gas
+whose detector is in fault keeps its last alarm level: an unknown concentration is not a cleared one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from edge.core.alarms import AlarmKey, AlarmKind
+from edge.core.gas import GasState, Level, ReadingStatus
+
+GAS_ALARM_KINDS = frozenset(
+    {
+        AlarmKind.GAS_LEVEL1,
+        AlarmKind.GAS_LEVEL2,
+        AlarmKind.STEL,
+        AlarmKind.TWA,
+        AlarmKind.DETECTOR_FAULT,
+        AlarmKind.COMM_LOSS,
+        AlarmKind.STALE_DATA,
+    }
+)
+
+
+def gas_alarm_conditions(state: GasState, in_session: bool) -> dict[AlarmKey, str]:
+    """The alarm conditions (key → reason) that ``state`` implies; feed them to ``AlarmSet.reconcile``."""
+    out: dict[AlarmKey, str] = {}
+
+    def add(kind: AlarmKind, subject: str, reasons: tuple[str, ...]) -> None:
+        key = AlarmKey(kind, state.space, subject)
+        text = "; ".join(reasons) or kind.value
+        out[key] = f"{out[key]}; {text}" if key in out and text not in out[key] else text
+
+    for gas, report in state.gases.items():
+        if report.gas_level in (Level.LEVEL1, Level.LEVEL2):
+            add(AlarmKind.GAS_LEVEL1, gas.value, report.reasons)
+        if report.gas_level == Level.LEVEL2:
+            add(AlarmKind.GAS_LEVEL2, gas.value, report.reasons)
+        if report.stel_exceeded:
+            add(AlarmKind.STEL, gas.value, report.reasons)
+        if report.twa_exceeded:
+            add(AlarmKind.TWA, gas.value, report.reasons)
+        if not in_session:
+            continue
+        subject = report.detector or gas.value  # one lost detector is one alarm, not one per gas
+        if report.level == Level.STALE:
+            add(AlarmKind.STALE_DATA, subject, report.reasons)
+        elif report.level == Level.FAULT:
+            kind = AlarmKind.COMM_LOSS if report.fault == ReadingStatus.COMM_LOSS else AlarmKind.DETECTOR_FAULT
+            add(kind, subject, report.reasons)
+    return out
+
+
+def owns_gas_alarms(space: str) -> Callable[[AlarmKey], bool]:
+    """For ``AlarmSet.reconcile``: which alarms the gas evaluation of ``space`` is responsible for."""
+    return lambda key: key.space == space and key.kind in GAS_ALARM_KINDS

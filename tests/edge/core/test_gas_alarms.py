@@ -1,0 +1,70 @@
+"""Gas state → alarm conditions: hazards always, fail-safe faults during a session, levels held through faults."""
+
+from __future__ import annotations
+
+from edge.core.alarms import AlarmKey, AlarmKind, AlarmSet
+from edge.core.clock import Now
+from edge.core.gas import GasMonitor, GasMonitorConfig, Reading, ReadingStatus
+from edge.core.gas_alarms import gas_alarm_conditions, owns_gas_alarms
+from edge.core.limits import Gas, Unit, space_limits
+
+
+def make() -> GasMonitor:
+    return GasMonitor("s1", space_limits([Gas.O2, Gas.H2S, Gas.CO]), 0.0, GasMonitorConfig(stale_after_polls=3))
+
+
+def read(m: GasMonitor, t: float, o2=20.9, h2s=0.0, co=0.0, status=ReadingStatus.OK) -> None:
+    for gas, v, u in ((Gas.O2, o2, Unit.PCT_VOL), (Gas.H2S, h2s, Unit.MG_M3), (Gas.CO, co, Unit.MG_M3)):
+        m.observe(Reading(gas, v, u, t, status, detector="det-1"))
+
+
+def kinds(conditions) -> set[tuple[AlarmKind, str]]:
+    return {(k.kind, k.subject) for k in conditions}
+
+
+def test_level2_implies_level1() -> None:
+    m = make()
+    read(m, 1, h2s=25)
+    c = gas_alarm_conditions(m.evaluate(1), in_session=False)
+    assert kinds(c) == {(AlarmKind.GAS_LEVEL1, "h2s"), (AlarmKind.GAS_LEVEL2, "h2s")}
+    assert "H2S 25" in c[AlarmKey(AlarmKind.GAS_LEVEL2, "s1", "h2s")]
+
+
+def test_faults_are_alarms_only_during_a_session_and_levels_hold() -> None:
+    m = make()
+    read(m, 1, h2s=25)
+    read(m, 2, status=ReadingStatus.COMM_LOSS)
+    state = m.evaluate(2)
+    assert kinds(gas_alarm_conditions(state, in_session=False)) == {
+        (AlarmKind.GAS_LEVEL1, "h2s"),
+        (AlarmKind.GAS_LEVEL2, "h2s"),
+    }
+    c = gas_alarm_conditions(state, in_session=True)
+    assert (AlarmKind.COMM_LOSS, "det-1") in kinds(c) and (AlarmKind.GAS_LEVEL2, "h2s") in kinds(c)
+    assert len([k for k in c if k.kind == AlarmKind.COMM_LOSS]) == 1  # one detector, one alarm
+    assert "O2" in c[AlarmKey(AlarmKind.COMM_LOSS, "s1", "det-1")]
+
+
+def test_stale_and_detector_fault_during_session() -> None:
+    m = make()
+    read(m, 1)
+    assert kinds(gas_alarm_conditions(m.evaluate(10), in_session=True)) == {(AlarmKind.STALE_DATA, "det-1")}
+    read(m, 11, status=ReadingStatus.FAULT)
+    assert kinds(gas_alarm_conditions(m.evaluate(11), in_session=True)) == {(AlarmKind.DETECTOR_FAULT, "det-1")}
+
+
+def test_stel_condition() -> None:
+    m = make()
+    for t in range(0, 901):
+        read(m, t, co=36.0 if t < 800 else 5.0)
+    assert kinds(gas_alarm_conditions(m.evaluate(900), in_session=True)) == {(AlarmKind.STEL, "co")}
+
+
+def test_reconcile_with_the_alarm_set() -> None:
+    m, alarms, now = make(), AlarmSet(), Now(1.0, 1_760_000_000)
+    read(m, 1, h2s=12)
+    events = alarms.reconcile(gas_alarm_conditions(m.evaluate(1), True), owns_gas_alarms("s1"), now)
+    assert [e.key.kind for e in events] == [AlarmKind.GAS_LEVEL1]
+    read(m, 2, h2s=0)
+    events = alarms.reconcile(gas_alarm_conditions(m.evaluate(2), True), owns_gas_alarms("s1"), now)
+    assert [e.type.value for e in events] == ["cleared"] and alarms.find(events[0].key) is not None  # still latched
