@@ -1,0 +1,1 @@
+"""Tests of the gas-detector and output-module register profiles."""
