@@ -1,0 +1,108 @@
+"""The daemon's clock-trust holder: asks the OS for NTP state now and then, takes verified cloud time, and hands
+out time — trusted time for padlocks and deadlines, best-known time for records.
+
+A thin adapter over :class:`~edge.clocktrust.trust.ClockTrust`; every decision is made there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from edge.clocktrust.system import NtpStatus, ntp_status, read_boot_id, read_clocks
+from edge.clocktrust.trust import ClockTrust, Distrust, Reading, TrustedTime
+from edge.core.clock import Now
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_REFRESH_S = 60.0
+
+
+class ClockKeeper:
+    """Holds the trust state; ``start()`` runs the periodic NTP check (task ``clock-trust``), ``stop()`` ends it."""
+
+    def __init__(self, trust: ClockTrust | None = None, *, boot_id: str | None = None,
+                 ntp: Callable[[], Awaitable[NtpStatus | None]] = ntp_status,
+                 clocks: Callable[[str], Reading] = read_clocks) -> None:
+        self.trust = trust or ClockTrust()
+        self.boot_id = boot_id or read_boot_id()
+        self._ntp = ntp
+        self._clocks = clocks
+        self._task: asyncio.Task[None] | None = None
+        self._last_reason: Distrust | None = Distrust.NEVER_SET
+
+    def reading(self) -> Reading:
+        return self._clocks(self.boot_id)
+
+    def _changed(self, trust: ClockTrust, reading: Reading, source: str) -> None:
+        self.trust = trust
+        if trust.conflict_ms is not None:
+            log.warning("clocktrust.sources_disagree", source=source, offset_ms=round(trust.conflict_ms))
+        reason = trust.why_untrusted(reading)
+        if reason != self._last_reason:  # log transitions once
+            if reason is None:
+                log.info("clocktrust.trusted", source=source)
+            else:
+                log.warning("clocktrust.untrusted", reason=str(reason))
+            self._last_reason = reason
+
+    async def refresh(self) -> bool:
+        """Fold in the OS's NTP state; returns whether the clock is trusted afterwards."""
+        status = await self._ntp()
+        reading = self.reading()
+        trust = self.trust
+        if status is not None:
+            trust = trust.on_ntp(reading, synced=status.synced, maxerror_ms=status.maxerror_ms)
+        self._changed(trust, reading, status.source if status else "none")
+        return self.trust.why_untrusted(reading) is None
+
+    def cloud_time(self, time_ms: int, *, delay_bound_ms: float) -> bool:
+        """A verified cloud ``time`` command just arrived (see :meth:`ClockTrust.on_cloud_time`)."""
+        reading = self.reading()
+        self._changed(self.trust.on_cloud_time(time_ms, reading, delay_bound_ms=delay_bound_ms), reading, "cloud")
+        return self.trust.why_untrusted(reading) is None
+
+    def distrust(self) -> None:
+        """Drop trust on evidence (a fresh signed command refused as expired: our clock runs ahead)."""
+        reading = self.reading()
+        self._changed(self.trust.distrust(), reading, "evidence")
+
+    def for_padlock(self) -> TrustedTime:
+        """Trusted time to push to a padlock; raises :class:`~edge.clocktrust.trust.ClockUntrusted`."""
+        return self.trust.trusted(self.reading())
+
+    def trusted_ms(self) -> int | None:
+        """Trusted unix ms, or None: the ``now_ms`` for ``protocols.commands.verify_command``."""
+        reading = self.reading()
+        if self.trust.why_untrusted(reading) is not None:
+            return None
+        return self.trust.trusted(reading).wall_ms
+
+    def now(self) -> Now:
+        """The instant for the safety core and records: the best-known wall time (trusted or not)."""
+        reading = self.reading()
+        wall_ms, _trusted = self.trust.record_ms(reading)
+        return Now(reading.mono, wall_ms // 1000)
+
+    async def _run(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Exception:  # a broken probe leaves the state to age; it must not end the loop
+                log.exception("clocktrust.refresh_failed")
+            await asyncio.sleep(interval_s)
+
+    def start(self, interval_s: float = DEFAULT_REFRESH_S) -> asyncio.Task[None]:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(interval_s), name="clock-trust")
+        return self._task
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
