@@ -1,16 +1,119 @@
-"""``safegrid-cloud``: the cloud service's command line."""
+"""``safegrid-cloud``: the cloud service's command line (serve, migrate, users …)."""
 
 from __future__ import annotations
 
+import argparse
+import getpass
+import os
 import sys
 from collections.abc import Sequence
 
+from cloud.settings import CONFIG_PATH_ENV, CloudSettings, load_settings
 from safegrid.cli import build_parser, run
+from safegrid.config import ConfigError
+
+
+def _settings(args: argparse.Namespace) -> CloudSettings:
+    return load_settings(args.config or os.environ.get(CONFIG_PATH_ENV) or None)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    if args.config:
+        os.environ[CONFIG_PATH_ENV] = str(args.config)  # worker processes build their app from it
+    uvicorn.run("cloud.app:create_app_from_env", factory=True, host=args.host or settings.api.host,
+                port=args.port or settings.api.port, workers=args.workers or settings.api.workers,
+                log_level=args.log_level.lower())
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from cloud.db.engine import make_engine
+    from cloud.db.migrate import upgrade
+
+    settings = _settings(args)
+    engine = make_engine(settings.database_url(), busy_timeout_ms=settings.database.busy_timeout_ms)
+    try:
+        revisions = upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database at revision {', '.join(sorted(revisions))}")
+    return 0
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("the passwords differ")
+    return first
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from cloud.auth.passwords import Passwords
+    from cloud.auth.roles import Role, ScopeKind
+    from cloud.auth.schemas import UserCreate
+    from cloud.auth.users_service import create_user
+    from cloud.db.engine import Database
+    from cloud.db.migrate import ensure_migrated
+    from cloud.errors import CloudError
+
+    settings = _settings(args)
+    database = Database.from_url(settings.database_url(), busy_timeout_ms=settings.database.busy_timeout_ms)
+    try:
+        ensure_migrated(database.engine, migrate=False)
+        data = UserCreate(username=args.username, display_name=args.display_name or args.username,
+                          password=_read_password(), role=Role.CITY_ADMIN,
+                          scope={"kind": ScopeKind.CITY, "id": None})  # type: ignore[arg-type]
+        with database.session(write=True) as db:
+            user = create_user(db, actor=None, data=data, passwords=Passwords(settings.auth), now=datetime.now(UTC))
+            db.commit()
+            print(f"created city administrator {user.username} (id {user.id})")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"error: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return 1
+    except CloudError as exc:
+        print(f"error: {exc.field + ': ' if exc.field else ''}{exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, _sub = build_parser("safegrid-cloud", "SafeGrid cloud service: API, ingestion, alerts.")
-    return run(parser, argv)
+    parser, sub = build_parser("safegrid-cloud", "SafeGrid cloud service: API, ingestion, alerts.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help=f"TOML settings file (default: ${CONFIG_PATH_ENV}, else built-in defaults)")
+
+    serve = sub.add_parser("serve", parents=[common], help="run the HTTP API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="worker processes (default: api.workers)")
+    serve.set_defaults(handler=_serve)
+
+    migrate = sub.add_parser("migrate", parents=[common], help="bring the database schema to the current version")
+    migrate.set_defaults(handler=_migrate)
+
+    users = sub.add_parser("users", help="manage users from the machine")
+    users_sub = users.add_subparsers(dest="users_command", metavar="COMMAND", required=True)
+    admin = users_sub.add_parser("create-admin", parents=[common],
+                                 help="create a city administrator; the password is read from stdin or a prompt")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--display-name")
+    admin.set_defaults(handler=_create_admin)
+    try:
+        return run(parser, argv)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Database layer: declarative base and column types, engines and sessions, migrations."""

@@ -1,0 +1,95 @@
+"""Engines and sessions for SQLite (a WAL file, foreign keys on, busy timeout) and PostgreSQL (psycopg 3).
+
+SQLite's Python driver starts transactions lazily and never for DDL; we take over BEGIN ourselves so migrations
+are transactional and writers start with ``BEGIN IMMEDIATE`` (a deferred reader that later writes can fail
+with "database is locked" without waiting when another process committed meanwhile).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+_BEGIN_OPTION = "sqlite_begin"
+
+
+def _ensure_wal(cursor: Any, *, timeout_ms: int) -> None:
+    """Switch a new database file to WAL (persistent, so later connections only read the mode).
+
+    Switching takes an exclusive lock without consulting the busy handler, so two processes opening a fresh
+    file at once can see "database is locked": retry within the busy timeout.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _sqlite_engine(url: str, *, busy_timeout_ms: int, pool_size: int) -> Engine:
+    parsed = make_url(url)
+    if not parsed.database or parsed.database == ":memory:":
+        raise ValueError("SQLite needs a database file (several processes must share it)")
+    Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, pool_size=pool_size, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # autocommit at the driver: BEGIN is ours (see module doc)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        _ensure_wal(cur, timeout_ms=busy_timeout_ms)
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get(_BEGIN_OPTION, "BEGIN"))
+
+    return engine
+
+
+def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
+    """An engine for ``sqlite:///FILE`` or ``postgresql+psycopg://...``; other backends are refused."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
+    if backend == "postgresql":
+        return create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+    raise ValueError(f"unsupported database backend {backend!r} (use sqlite or postgresql+psycopg)")
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine, but its transactions take SQLite's write lock at BEGIN (no effect on PostgreSQL)."""
+    return engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+
+
+class Database:
+    """One engine per process and the two kinds of session a request may need."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._readers = sessionmaker(engine, expire_on_commit=False)
+        self._writers = sessionmaker(writer(engine), expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Database:
+        return cls(make_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size))
+
+    def session(self, *, write: bool) -> Session:
+        return (self._writers if write else self._readers)()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""HTTP plumbing of the app: error rendering and request body limits."""

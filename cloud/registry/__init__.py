@@ -1,0 +1,1 @@
+"""Registries: districts → streets → grids, grid officers, enterprises, confined spaces; bulk import."""

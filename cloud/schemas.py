@@ -1,0 +1,68 @@
+"""Schema building blocks shared by the domains: strict input models, PATCH bodies, pages, the error body."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+
+class Input(BaseModel):
+    """Request bodies: unknown members are refused (422 naming them), so nobody sets what a schema omits."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Patch(Input):
+    """PATCH bodies: absent members stay as they are; ``null`` is accepted only for members in ``nullable``."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int = Field(description="matching rows visible to the caller")
+    limit: int
+    offset: int
+
+
+def page_of(model: type[T], rows: Sequence[object], *, total: int, limit: int, offset: int) -> Page[T]:
+    """A page of ``model`` built from ORM rows (``model`` must be an :class:`Output`)."""
+    return Page[model](items=[model.model_validate(r) for r in rows],  # type: ignore[valid-type, attr-defined]
+                       total=total, limit=limit, offset=offset)
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["no such enterprise"])
+    field: str | None = Field(None, examples=["uscc"])
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing, unknown or expired bearer token"},
+    403: {"model": ErrorBody, "description": "the caller's role may not do this"},
+    404: {"model": ErrorBody, "description": "not found, or outside the caller's scope"},
+    422: {"model": ErrorBody, "description": "invalid input; `field` names the first offending member"},
+}
