@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from fwsim.gas.cli import add_commands as add_gas_commands
 from safegrid.cli import build_parser, run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, _sub = build_parser("safegrid-sim", "SafeGrid device simulators: BLE padlock, gas detectors, phone.")
+    parser, sub = build_parser("safegrid-sim", "SafeGrid device simulators: BLE padlock, gas detectors, phone.")
+    add_gas_commands(sub)
     return run(parser, argv)
 
 
