@@ -7,7 +7,6 @@ A thin adapter over :class:`~edge.clocktrust.trust.ClockTrust`; every decision i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -15,6 +14,7 @@ import structlog
 from edge.clocktrust.system import NtpStatus, ntp_status, read_boot_id, read_clocks
 from edge.clocktrust.trust import ClockTrust, Distrust, Reading, TrustedTime
 from edge.core.clock import Now
+from edge.tasks import OwnedTask
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +31,7 @@ class ClockKeeper:
         self.boot_id = boot_id or read_boot_id()
         self._ntp = ntp
         self._clocks = clocks
-        self._task: asyncio.Task[None] | None = None
+        self._task = OwnedTask("clock-trust")
         self._last_reason: Distrust | None = Distrust.NEVER_SET
 
     def reading(self) -> Reading:
@@ -96,13 +96,7 @@ class ClockKeeper:
             await asyncio.sleep(interval_s)
 
     def start(self, interval_s: float = DEFAULT_REFRESH_S) -> asyncio.Task[None]:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run(interval_s), name="clock-trust")
-        return self._task
+        return self._task.start(lambda: self._run(interval_s))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()

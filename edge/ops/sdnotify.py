@@ -10,12 +10,13 @@ dead essential task (the check fails) both end in a restart. Without ``NOTIFY_SO
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from collections.abc import Callable, Mapping
 
 import structlog
+
+from edge.tasks import OwnedTask
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +110,7 @@ class WatchdogPinger:
         self.healthy = healthy
         self.pings = 0
         self.withheld = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task = OwnedTask("sd-watchdog")
 
     def _check(self) -> bool:
         try:
@@ -136,13 +137,7 @@ class WatchdogPinger:
             await asyncio.sleep(self.interval_s)
 
     def start(self) -> asyncio.Task[None]:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="sd-watchdog")
-        return self._task
+        return self._task.start(self.run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()

@@ -19,18 +19,9 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from edge.errors import ModbusError
+from protocols.modbus_rtu import frame_gap_s
 
 logging.getLogger("pymodbus").setLevel(logging.WARNING)  # its DEBUG frame dumps are not our logs
-
-BITS_PER_CHAR = 11  # RTU: start + 8 data + parity (or a second stop bit) + stop
-
-
-def frame_gap_s(baudrate: int) -> float:
-    """The RTU inter-frame silence: 3.5 character times, or 1.75 ms above 19,200 baud."""
-    if baudrate > 19200:
-        return 0.00175
-    return 3.5 * BITS_PER_CHAR / baudrate
-
 
 @dataclass(frozen=True, slots=True)
 class SerialLine:

@@ -9,7 +9,6 @@ comm-fault, and the callback is told so: during a session a missing reading is a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,6 +19,7 @@ import structlog
 
 from edge.drivers.modbus.bus import ModbusBus
 from edge.errors import ModbusError
+from edge.tasks import OwnedTask
 from protocols.gasprofile import ReadBlock
 
 T = TypeVar("T")
@@ -63,7 +63,7 @@ class DevicePoller(Generic[T]):
         self.policy = policy or PollPolicy()
         self.failed_cycles = 0
         self.cycles = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task = OwnedTask(f"poller-{name}")
 
     @property
     def comm_fault(self) -> bool:
@@ -125,13 +125,7 @@ class DevicePoller(Generic[T]):
             await asyncio.sleep(next_at - loop.time())
 
     def start(self) -> asyncio.Task[None]:
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self.run(), name=f"poller-{self.name}")
-        return self._task
+        return self._task.start(self.run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()

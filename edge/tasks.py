@@ -1,0 +1,34 @@
+"""Named, owned background tasks: one place that starts a coroutine once and stops it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+
+class OwnedTask:
+    """A background task with a fixed name, started at most once at a time and awaited on stop."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._task: asyncio.Task[Any] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self, factory: Callable[[], Coroutine[Any, Any, Any]]) -> asyncio.Task[Any]:
+        """Start ``factory()`` unless already running; returns the task."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(factory(), name=self.name)
+        return self._task
+
+    async def stop(self) -> None:
+        """Cancel the task and wait until it has finished."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
