@@ -25,6 +25,7 @@ import aiosqlite
 from edge.outbox.compaction import Slot, plan_runs
 
 Summarizer = Callable[[Sequence["OutboxRecord"]], dict[str, Any]]
+StoredRow = tuple[int, int, str, int, str]  # seq, seq_to, kind, at_ms, body as JSON text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -195,11 +196,17 @@ class Outbox:
 
     async def pending(self, limit: int, *, after_seq: int = 0) -> list[OutboxRecord]:
         """Committed records not yet acknowledged, oldest first, with seq greater than ``after_seq``."""
+        rows = await self.pending_rows(limit, after_seq=after_seq)
+        return [OutboxRecord(s, t, k, a, json.loads(b)) for s, t, k, a, b in rows]
+
+    async def pending_rows(self, limit: int, *, after_seq: int = 0) -> list[StoredRow]:
+        """As :meth:`pending`, each record as its stored row ``(seq, seq_to, kind, at_ms, body JSON text)``: what
+        the uplink splices into a batch (``protocols.uplink.encode_stored``) without parsing the bodies again."""
         async with self._db_lock:
             fetched = await self._conn.execute_fetchall(
                 "SELECT seq, seq_to, kind, at_ms, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit))
-        return [OutboxRecord(s, t, k, a, json.loads(b)) for s, t, k, a, b in fetched]
+        return [(s, t, k, a, b) for s, t, k, a, b in fetched]
 
     async def acknowledge(self, upto_seq: int) -> int:
         """The cloud has stored everything up to ``upto_seq``: delete exactly that, return how many rows."""

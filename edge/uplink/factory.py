@@ -1,0 +1,23 @@
+"""Choose the uplink backend from config. Each backend is imported only when chosen (paho or httpx need not be
+installed for the other)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from edge.uplink.base import AckVerifier, Uplink
+from edge.uplink.config import UplinkConfig, UplinkKind
+
+
+def open_uplink(config: UplinkConfig, *, gateway: str, epoch: int, verify_ack: AckVerifier,
+                last_down_counter: Callable[[], int], software: str | None = None) -> Uplink:
+    """The configured backend, not yet started (``async with`` it, or call ``start``)."""
+    if config.backend is UplinkKind.MQTT:
+        from edge.uplink.mqtt import MqttUplink
+
+        assert config.mqtt is not None  # guaranteed by UplinkConfig's validator
+        return MqttUplink(config.mqtt, gateway=gateway, verify_ack=verify_ack, epoch=epoch, software=software)
+    from edge.uplink.http import HttpUplink
+
+    assert config.http is not None
+    return HttpUplink(config.http, gateway=gateway, last_down_counter=last_down_counter)

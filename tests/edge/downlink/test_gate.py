@@ -1,0 +1,90 @@
+"""The command gate and its durable counters: what passes, what is refused and why, and across a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.downlink import CommandGate, CommandRejected, CounterStore
+from protocols import crypto
+from protocols.commands import ACK_CHANNEL, DOWN_CHANNEL
+from protocols.vectorgen import seeded_key
+from tests.edge.downlink.commands import CLOUD_KEY, CLOUD_KEYS, GATEWAY, alarm_ack, now_ms
+
+FORGER = seeded_key("downlink-test-forger")
+
+
+async def test_counters_survive_a_restart_and_never_go_down(tmp_path: Path) -> None:
+    store = await CounterStore.open(tmp_path / "d.db")
+    assert store.last(DOWN_CHANNEL) == 0 and store.last(ACK_CHANNEL) == 0
+    await store.advance(DOWN_CHANNEL, 5)
+    await store.advance(ACK_CHANNEL, 9)
+    with pytest.raises(ValueError):
+        await store.advance(DOWN_CHANNEL, 5)
+    await store.close()
+    again = await CounterStore.open(tmp_path / "d.db")
+    try:
+        assert again.last(DOWN_CHANNEL) == 5 and again.last(ACK_CHANNEL) == 9
+    finally:
+        await again.close()
+
+
+@pytest.mark.parametrize(("wire", "code"), [
+    (lambda: alarm_ack(1, key=FORGER), "unknown_kid"),  # signed by a key the gateway does not trust
+    (lambda: alarm_ack(1, key=FORGER, kid=crypto.key_id(CLOUD_KEY)), "bad_signature"),  # forged under our kid
+    (lambda: alarm_ack(1, gateway="gw-other"), "wrong_gateway"),  # misdirected
+    (lambda: alarm_ack(1, issued_at_ms=now_ms() - 120_000), "expired"),
+    (lambda: b'{"v":1,"cose":"AAAA"}', "malformed"),
+])
+async def test_refused_commands_name_their_reason(tmp_path: Path, wire, code: str) -> None:
+    store = await CounterStore.open(tmp_path / "d.db")
+    gate = CommandGate(store, CLOUD_KEYS, gateway=GATEWAY)
+    try:
+        with pytest.raises(CommandRejected) as info:
+            await gate.accept(wire(), DOWN_CHANNEL)
+        assert info.value.code == code
+        assert gate.rejected == {code: 1}
+        assert store.last(DOWN_CHANNEL) == 0  # a refused command moves no counter
+    finally:
+        await store.close()
+
+
+async def test_a_replay_is_refused_even_after_a_restart(tmp_path: Path) -> None:
+    first = alarm_ack(7)
+    store = await CounterStore.open(tmp_path / "d.db")
+    gate = CommandGate(store, CLOUD_KEYS, gateway=GATEWAY)
+    command = await gate.accept(first, DOWN_CHANNEL)
+    assert command.kind == "alarm_ack" and command.counter == 7
+    with pytest.raises(CommandRejected, match="not above") as info:
+        await gate.accept(first, DOWN_CHANNEL)
+    assert info.value.code == "replayed"
+    await store.close()
+
+    store = await CounterStore.open(tmp_path / "d.db")
+    gate = CommandGate(store, CLOUD_KEYS, gateway=GATEWAY)
+    try:
+        with pytest.raises(CommandRejected) as info:
+            await gate.accept(first, DOWN_CHANNEL)
+        assert info.value.code == "replayed"
+        assert (await gate.accept(alarm_ack(8), DOWN_CHANNEL)).counter == 8
+    finally:
+        await store.close()
+
+
+async def test_an_untrusted_clock_refuses_all_but_time_and_acks_only_verify_on_their_channel(tmp_path: Path) -> None:
+    store = await CounterStore.open(tmp_path / "d.db")
+    gate = CommandGate(store, CLOUD_KEYS, gateway=GATEWAY, clock_ms=lambda: None)
+    try:
+        with pytest.raises(CommandRejected) as info:
+            await gate.accept(alarm_ack(1), DOWN_CHANNEL)
+        assert info.value.code == "untrusted_clock"
+        assert await gate.verify_ack(alarm_ack(2)) is None  # an alarm_ack on the ack channel
+        assert gate.rejected["wrong_channel"] == 1
+    finally:
+        await store.close()
+
+
+def test_a_gate_without_keys_is_refused() -> None:
+    with pytest.raises(ValueError, match="no trusted"):
+        CommandGate(None, {}, gateway=GATEWAY)  # type: ignore[arg-type]
