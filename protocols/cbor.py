@@ -37,11 +37,24 @@ def loads(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, error: type[Protoc
         raise error(f"invalid CBOR: {exc}", code="malformed") from exc
     if stream.tell() != len(data):
         raise error(f"{len(data) - stream.tell()} trailing bytes after the CBOR item", code="malformed")
-    return _thaw(value)
+    try:
+        return _thaw(value)
+    except RecursionError as exc:  # shared-reference tags (28/29) can make a value that contains itself
+        raise error("CBOR value refers to itself", code="malformed") from exc
+
+
+_ATOMS = frozenset({bytes, str, int, bool, float, type(None)})
 
 
 def _thaw(value: Any) -> Any:
     """Plain lists and dicts everywhere: cbor2 decodes a tag's content as tuples and frozen dicts."""
+    kind = type(value)
+    if kind in _ATOMS:  # fast paths by exact type: this runs on every item of every message
+        return value
+    if kind is dict:
+        return {k: _thaw(v) for k, v in value.items()}
+    if kind is list:
+        return [_thaw(v) for v in value]
     if isinstance(value, cbor2.CBORTag):
         return cbor2.CBORTag(value.tag, _thaw(value.value))
     if isinstance(value, list | tuple):

@@ -162,11 +162,39 @@ def decode_sign1(data: bytes, *, max_bytes: int = cbor.DEFAULT_MAX_BYTES,
     return Sign1(protected_bytes, protected, unprotected, payload, signature)
 
 
+#: The longest ``kid`` the strict profile accepts.
+MAX_KID_LEN = 16
+
+
+def decode_sign1_strict(data: bytes, *, max_bytes: int, error: type[ProtocolError] = SignatureError) -> Sign1:
+    """``decode_sign1`` under the strict profile of permit tokens and revocation lists (code ``malformed``).
+
+    The message must be tagged (18) and deterministically encoded, so one message has exactly one encoding
+    and one hash; the protected header holds exactly ``alg`` (an accepted one) and a 1..16-byte ``kid``;
+    the unprotected header is empty, so nothing unsigned rides along.
+    """
+    msg = decode_sign1(data, max_bytes=max_bytes, error=error)
+    if any(type(label) is not int for label in msg.protected) or set(msg.protected) != {HDR_ALG, HDR_KID}:
+        raise error("the protected header must hold exactly alg (1) and kid (4)", code="malformed", field="header")
+    if msg.unprotected:
+        raise error("the unprotected header must be empty", code="malformed", field="header")
+    alg = msg.protected[HDR_ALG]
+    if type(alg) is not int or alg not in ACCEPTED_ALGS:
+        raise error(f"unsupported COSE alg {alg!r}", code="malformed", field="alg")
+    kid = msg.protected[HDR_KID]
+    if not isinstance(kid, bytes) or not 1 <= len(kid) <= MAX_KID_LEN:
+        raise error(f"the kid must be 1..{MAX_KID_LEN} bytes", code="malformed", field="kid")
+    canonical = cbor.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [msg.protected_bytes, {}, msg.payload, msg.signature]))
+    if canonical != bytes(data) or cbor.dumps(msg.protected) != msg.protected_bytes:
+        raise error("not a tagged, deterministically encoded COSE_Sign1", code="malformed", field="encoding")
+    return msg
+
+
 def verify_sign1(data: bytes | Sign1, keys: Mapping[bytes, Ed25519PublicKey], *, external_aad: bytes = b"",
                  error: type[ProtocolError] = SignatureError) -> Sign1:
     """Decode and verify against trusted keys by kid. Codes: malformed, unknown_kid, bad_signature."""
     msg = data if isinstance(data, Sign1) else decode_sign1(data, error=error)
-    if msg.alg not in ACCEPTED_ALGS:
+    if not isinstance(msg.alg, int) or msg.alg not in ACCEPTED_ALGS:  # an unhashable alg must not raise
         raise error(f"unsupported COSE alg {msg.alg!r}", code="malformed", field="alg")
     kid = msg.kid
     if kid is None:
