@@ -8,6 +8,10 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
     """Configure structlog and stdlib logging once per process. ``json=None`` decides by TTY."""
     if json is None:
@@ -27,6 +31,8 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Resolve sys.stderr at each call, not once: a stream captured at configure time may be closed later
+        # (test runners swap it), and logging to a closed stream must never crash a device loop.
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )

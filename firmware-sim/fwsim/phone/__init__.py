@@ -1,0 +1,41 @@
+"""The worker phone's reference client: the library a mobile team ports, and what tests and the demo use.
+
+- :mod:`.keys` — the worker's holder key, generated on first use, stored 0600;
+- :mod:`.tokens` — the permit token: a file today, the cloud later (the ``TokenSource`` seam), a cache offline;
+- :mod:`.session` — the padlock protocol over one link (challenge → proof of possession → unlock, and the
+  gateway's and technician's requests);
+- :mod:`.bumble_central` (virtual radio) and :mod:`.bleak_central` (real hardware) — the BLE backends;
+- :mod:`.phone` — one visit to the hatch; :mod:`.words` — result codes in words.
+"""
+
+from fwsim.phone.errors import LinkLost, LockNotFound, LockTimeout, PhoneError, TokenUnavailable, UnexpectedAnswer
+from fwsim.phone.keys import load_or_create_worker_key, public_key_hex
+from fwsim.phone.link import Central, FoundLock, LockLink, NotificationQueue
+from fwsim.phone.phone import Phone
+from fwsim.phone.session import PadlockSession, UnlockOutcome
+from fwsim.phone.tokens import OnlineFirst, TokenCache, TokenFile, TokenSource
+from fwsim.phone.words import RESULT_WORDS, result_in_words
+
+__all__ = [
+    "RESULT_WORDS",
+    "Central",
+    "FoundLock",
+    "LinkLost",
+    "LockLink",
+    "LockNotFound",
+    "LockTimeout",
+    "NotificationQueue",
+    "OnlineFirst",
+    "PadlockSession",
+    "Phone",
+    "PhoneError",
+    "TokenCache",
+    "TokenFile",
+    "TokenSource",
+    "TokenUnavailable",
+    "UnexpectedAnswer",
+    "UnlockOutcome",
+    "load_or_create_worker_key",
+    "public_key_hex",
+    "result_in_words",
+]
