@@ -14,6 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocols.padlock.audit import GENESIS_HASH, AuditEntry, decode_entry, sign_entry
 from protocols.padlock.events import EventKind, EventPermit, LockEvent
+from protocols.padlock.gatt import MAX_MESSAGE_BYTES
+
+#: Room for the AuditEntries envelope around the entries (message type, request id, map and array headers).
+MESSAGE_OVERHEAD = 32
 
 MAX_KEPT = 4096  # entries the lock stores at most
 KEEP_FETCHED = 64  # fetched entries kept anyway (a second gateway, a technician)
@@ -51,11 +55,21 @@ class AuditLog:
         self.fetched_through = max(self.fetched_through, min(since_seq, self.last_seq))
         first = self.first_seq()
         start = max(0, since_seq + 1 - first)
-        batch = self.entries[start:start + limit]
+        batch = self._fitting(self.entries[start:start + limit])
         more = start + len(batch) < len(self.entries)
         through = first + start + len(batch) - 1 if batch else since_seq
         self._prune()
         return batch, more, through
+
+    @staticmethod
+    def _fitting(entries: list[bytes]) -> list[bytes]:
+        """As many entries as fit one GATT message (at least one); the rest follow with ``more`` set."""
+        budget, taken = MAX_MESSAGE_BYTES - MESSAGE_OVERHEAD, 0
+        for count, entry in enumerate(entries):
+            taken += len(entry) + 3  # a byte-string header of up to 3 bytes per entry
+            if taken > budget and count:
+                return entries[:count]
+        return entries
 
     def _prune(self) -> None:
         fetched = max(0, self.fetched_through - self.first_seq() + 1)
