@@ -14,17 +14,28 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from cloud.alerts.router import router as alerts_router
 from cloud.audit.router import router as audit_router
 from cloud.auth.passwords import Passwords
 from cloud.auth.router import router as auth_router
 from cloud.db.engine import Database
 from cloud.db.migrate import ensure_migrated
 from cloud.deps import DbSession
+from cloud.devices.router import router as devices_router
+from cloud.downlink.router import router as downlink_router
 from cloud.http.bodylimit import BodyLimitMiddleware
 from cloud.http.errors import install_error_handlers
+from cloud.ingest.router import BATCHES_PATH_PATTERN
+from cloud.ingest.router import router as ingest_router
+from cloud.keys.router import router as keys_router
+from cloud.keys.service import KeyStore, install, keys_dir
+from cloud.live.router import router as live_router
+from cloud.permits.router import router as permits_router
 from cloud.registry.enterprises_router import IMPORT_PATH
 from cloud.registry.router import router as registry_router
 from cloud.settings import CONFIG_PATH_ENV, CloudSettings, load_settings
+from cloud.telemetry.factory import close_sink, open_sink
+from cloud.workers.router import router as workers_router
 from safegrid import __version__
 
 Clock = Callable[[], datetime]
@@ -46,6 +57,7 @@ def create_app(settings: CloudSettings, *, clock: Clock = utc_now) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        close_sink(app.state.telemetry_sink)
         database.dispose()
 
     app = FastAPI(title="SafeGrid cloud", version=__version__, lifespan=lifespan,
@@ -55,10 +67,15 @@ def create_app(settings: CloudSettings, *, clock: Clock = utc_now) -> FastAPI:
     app.state.database = database
     app.state.passwords = Passwords(settings.auth)
     app.state.clock = clock
+    # The signing keys live beside the data (file 0600); read on use, so the service starts without them.
+    app.state.keystore = install(KeyStore(keys_dir(settings.data_dir)))
+    app.state.telemetry_sink = open_sink(settings.telemetry)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes,  # type: ignore[arg-type]
-                       path_limits={IMPORT_PATH: settings.api.max_import_bytes})
-    for router in (auth_router, audit_router, registry_router):
+                       path_limits={IMPORT_PATH: settings.api.max_import_bytes},
+                       pattern_limits=[(BATCHES_PATH_PATTERN, settings.ingest.max_batch_bytes)])
+    for router in (auth_router, audit_router, registry_router, ingest_router, alerts_router, live_router,
+                   keys_router, devices_router, workers_router, permits_router, downlink_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

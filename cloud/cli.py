@@ -8,6 +8,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from cloud.downlink.cli import add_downlink_commands
+from cloud.ingest.cli import add_ingest_commands
+from cloud.keys.cli import add_keys_commands
 from cloud.settings import CONFIG_PATH_ENV, CloudSettings, load_settings
 from safegrid.cli import build_parser, run
 from safegrid.config import ConfigError
@@ -101,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     migrate = sub.add_parser("migrate", parents=[common], help="bring the database schema to the current version")
     migrate.set_defaults(handler=_migrate)
+
+    add_keys_commands(sub, common, _settings)
+    add_downlink_commands(sub, common, _settings)
+    add_ingest_commands(sub, common, _settings)
 
     users = sub.add_parser("users", help="manage users from the machine")
     users_sub = users.add_subparsers(dest="users_command", metavar="COMMAND", required=True)

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from pydantic import Field
 
+from cloud.alerts.settings import AlertSettings
+from cloud.ingest.settings import IngestSettings
+from cloud.telemetry.settings import TelemetrySettings
 from safegrid.config import StrictModel, load_config
 
 DATABASE_URL_ENV = "SAFEGRID_DATABASE_URL"
@@ -51,6 +54,9 @@ class CloudSettings(StrictModel):
     database: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
     auth: AuthSettings = AuthSettings()
+    ingest: IngestSettings = IngestSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
+    alerts: AlertSettings = AlertSettings()
 
     def database_url(self) -> str:
         if self.database.url:

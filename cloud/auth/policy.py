@@ -20,6 +20,13 @@ class Action(StrEnum):
     SPACE_MANAGE = "space.manage"
     USER_MANAGE = "user.manage"
     AUDIT_READ = "audit.read"
+    ALERT_HANDLE = "alert.handle"  # acknowledge and resolve alerts
+    DEVICE_MANAGE = "device.manage"  # gateways (and their enrolment), padlocks, detectors
+    WORKER_MANAGE = "worker.manage"
+    PERMIT_APPLY = "permit.apply"
+    PERMIT_APPROVE = "permit.approve"
+    PERMIT_CONFIRM = "permit.confirm"  # the pre-entry safety confirmation at the hatch
+    PERMIT_REVOKE = "permit.revoke"
 
 
 _REGULATORS = frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR, Role.GRID_OFFICER})
@@ -32,6 +39,15 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.SPACE_MANAGE: _REGULATORS | {Role.ENTERPRISE_MANAGER},
     Action.USER_MANAGE: frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR, Role.ENTERPRISE_MANAGER}),
     Action.AUDIT_READ: frozenset({Role.CITY_ADMIN}),
+    Action.ALERT_HANDLE: _REGULATORS | {Role.ENTERPRISE_MANAGER, Role.ATTENDANT},
+    Action.DEVICE_MANAGE: frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR, Role.ENTERPRISE_MANAGER,
+                                     Role.TECHNICIAN}),
+    Action.WORKER_MANAGE: frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR, Role.ENTERPRISE_MANAGER}),
+    Action.PERMIT_APPLY: frozenset({Role.ENTERPRISE_MANAGER}),
+    # Enterprise-scoped approvers approve for their enterprise; area-scoped ones are the regulator's step.
+    Action.PERMIT_APPROVE: frozenset({Role.APPROVER}),
+    Action.PERMIT_CONFIRM: frozenset({Role.ATTENDANT, Role.ENTERPRISE_MANAGER}),
+    Action.PERMIT_REVOKE: _REGULATORS | {Role.ENTERPRISE_MANAGER, Role.APPROVER},
 }
 
 

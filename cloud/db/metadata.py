@@ -12,8 +12,16 @@ from cloud.db.base import Base
 
 
 def load_metadata() -> MetaData:
+    import cloud.alerts.models
     import cloud.audit.models
     import cloud.auth.models
-    import cloud.registry.models  # noqa: F401
+    import cloud.devices.models
+    import cloud.downlink.models
+    import cloud.ingest.models
+    import cloud.live.models
+    import cloud.permits.models
+    import cloud.registry.models
+    import cloud.telemetry.models
+    import cloud.workers.models  # noqa: F401
 
     return Base.metadata

@@ -1,28 +1,40 @@
 """ASGI middleware refusing request bodies over a limit with 413, before the app reads or parses them.
 
 A declared ``Content-Length`` over the limit is refused at once; a chunked body is read up to the limit and
-then refused, so memory stays bounded either way. Some paths (bulk import) may have their own, larger limit.
+then refused, so memory stays bounded either way. Some paths (bulk import) may have their own, larger limit;
+``pattern_limits`` does the same for paths with parameters in them (a gateway's batches).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, path_limits: Mapping[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, path_limits: Mapping[str, int] | None = None,
+                 pattern_limits: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.path_limits = dict(path_limits or {})
+        self.pattern_limits = [(re.compile(pattern), limit) for pattern, limit in pattern_limits]
+
+    def limit_for(self, path: str) -> int:
+        if path in self.path_limits:
+            return self.path_limits[path]
+        for pattern, limit in self.pattern_limits:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.path_limits.get(scope["path"], self.max_bytes)
+        limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _refuse(send, limit)

@@ -1,0 +1,55 @@
+"""Alerts as the API shows them, and the bodies of the lifecycle actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from cloud.alerts.models import AlertKind, AlertState
+from cloud.schemas import Input, Output
+
+
+class AlertOut(Output):
+    id: int
+    kind: AlertKind
+    state: AlertState
+    level: int = Field(description="1 warning, 2 danger")
+    cause: str = Field(examples=["gas_level2"])
+    title: str
+    enterprise_id: int
+    space_id: int | None
+    gateway_id: str | None
+    space_key: str | None = Field(description="the space as the gateway names it")
+    alarm_id: str | None
+    session_id: str | None
+    permit_id: str | None
+    detector_id: str | None
+    data: dict[str, Any] = Field(description="the facts: the gateway's alarm record, or the rule's inputs")
+    rescue_card: dict[str, Any] | None = Field(description="the space's rescue card when the alert was raised")
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    note: str | None
+    updated_at: datetime
+
+
+class AlertEventOut(Output):
+    id: int = Field(description="feed position: ask for `after` the last one you saw")
+    alert_id: int
+    event: str = Field(examples=["raised"])
+    at: datetime
+    actor: str
+    alert: AlertOut
+
+
+class AlertFeed(Output):
+    items: list[AlertEventOut]
+    next_after: int = Field(description="pass as `after` to get the events that follow")
+
+
+class AlertAction(Input):
+    note: Annotated[str, StringConstraints(max_length=300)] | None = Field(None, examples=["crew evacuated"])

@@ -1,0 +1,28 @@
+"""Alert rules' thresholds and where notifications go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from safegrid.config import StrictModel
+
+
+class WebhookSettings(StrictModel):
+    url: str = Field(pattern=r"^https?://", description="receives each alert event as a JSON POST")
+    secret_file: Path | None = Field(None, description="HMAC-SHA256 key: the body's MAC goes in "
+                                                       "X-SafeGrid-Signature (unsigned without one)")
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+
+class AlertSettings(StrictModel):
+    gateway_offline_after_s: int = Field(300, ge=10, description="silence after which a gateway is offline")
+    session_gas_silence_s: int = Field(120, ge=10, description="an open session with no gas reading for this "
+                                                               "long raises an alert")
+    rules_interval_s: float = Field(30.0, gt=0, description="how often an ingest worker evaluates the rules")
+    mqtt_topic_prefix: str = Field("safegrid/v1/alerts", pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$",
+                                   description="alert events go to PREFIX/{district_id}/{enterprise_id}")
+    mqtt_notify: bool = True
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+    max_delivery_attempts: int = Field(10, ge=1)

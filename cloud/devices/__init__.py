@@ -1,0 +1,1 @@
+"""Devices: gateways (enrolment, certificates, device tokens), padlocks and gas detectors of confined spaces."""

@@ -1,0 +1,1 @@
+"""The downlink: signed commands queued per gateway and channel, fetched by HTTP poll or published on MQTT."""

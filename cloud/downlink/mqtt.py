@@ -1,0 +1,87 @@
+"""The MQTT adapter of the downlink (paho, MQTT 5): publish signed command bytes on a gateway's down or ack
+topic at QoS 1 and wait for the broker's PUBACK."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from protocols import topics
+from protocols.commands import ACK_CHANNEL, Channel
+
+
+class PublishError(Exception):
+    """The broker could not be reached or did not acknowledge in time."""
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    host: str
+    port: int
+    client_id: str
+    tls: ssl.SSLContext | None = None
+    username: str | None = None
+    password: str | None = None
+    timeout_s: float = 10.0
+
+
+class MqttPublisher:
+    """One connection to the broker on paho's network thread; ``publish`` blocks until the PUBACK."""
+
+    def __init__(self, settings: BrokerSettings) -> None:
+        self.settings = settings
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
+                                   protocol=mqtt.MQTTv5)
+        if settings.tls is not None:
+            self._client.tls_set_context(settings.tls)
+        if settings.username is not None:
+            self._client.username_pw_set(settings.username, settings.password)
+        self._connected = threading.Event()
+        self._refused: str | None = None
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = lambda *_args: self._connected.clear()
+
+    def _on_connect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason: object,
+                    _props: object) -> None:
+        if getattr(reason, "is_failure", False):
+            self._refused = str(reason)
+            return
+        self._connected.set()
+
+    def connect(self) -> None:
+        try:
+            self._client.connect(self.settings.host, self.settings.port, keepalive=30)
+        except OSError as exc:
+            raise PublishError(f"cannot reach the broker {self.settings.host}:{self.settings.port}: {exc}") from exc
+        self._client.loop_start()
+        if not self._connected.wait(self.settings.timeout_s):
+            self.close()
+            raise PublishError(f"the broker did not accept the connection: {self._refused or 'timeout'}")
+
+    def publish(self, gateway_id: str, payload: bytes, *, channel: Channel = "down") -> None:
+        topic = topics.ack_topic(gateway_id) if channel == ACK_CHANNEL else topics.downlink_topic(gateway_id)
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.ContentType = "application/json"
+        info = self._client.publish(topic, payload, qos=topics.QOS, properties=props)
+        try:
+            info.wait_for_publish(timeout=self.settings.timeout_s)
+        except (RuntimeError, ValueError) as exc:  # paho: not connected / queue full
+            raise PublishError(f"publish to {topic} failed: {exc}") from exc
+        if not info.is_published():
+            raise PublishError(f"no PUBACK for {topic} within {self.settings.timeout_s} s")
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def __enter__(self) -> MqttPublisher:
+        self.connect()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

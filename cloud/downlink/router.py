@@ -1,0 +1,30 @@
+"""The gateway's HTTP poll for signed downlink commands (``protocols/uplink.md`` §7)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from cloud.deps import DbSession, Now
+from cloud.devices.deps import AuthenticatedGateway
+from cloud.downlink.service import pending_for_poll
+from cloud.schemas import ERROR_RESPONSES
+from protocols.commands import encode_poll
+
+router = APIRouter(prefix="/api/v1", tags=["gateway protocol"], responses=ERROR_RESPONSES)
+
+_POLL_EXAMPLE = {"v": 1, "commands": [{"v": 1, "cose": "0oRYJqMBMhgDcGFwcGxpY2F0aW9uL2pzb24E..."}]}
+
+
+@router.get("/gateways/{gateway_id}/commands", response_class=Response,
+            responses={200: {"description": "down-channel commands above `after`, ascending, at most 100",
+                             "content": {"application/json": {"example": _POLL_EXAMPLE}}}})
+def poll_commands(gateway: AuthenticatedGateway, db: DbSession, now: Now,
+                  after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last accepted down counter")] = 0
+                  ) -> Response:
+    """Signed commands for this gateway (device token of this gateway); verify each with
+    ``protocols.commands.verify_command`` in order."""
+    return Response(encode_poll(pending_for_poll(db, gateway_id=gateway.id, after=after, now=now)),
+                    media_type="application/json")

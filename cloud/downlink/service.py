@@ -1,0 +1,110 @@
+"""Queueing signed commands for a gateway, and reading them back for its HTTP poll.
+
+Each command gets the next counter of its gateway and channel (``protocols/uplink.md`` §5.3), is signed with
+the cloud's current command key and — on the down channel — stored until it expires, for the HTTP poll and the
+MQTT publisher. Ack commands are not stored: an ack is only worth its latest value and travels on MQTT at once.
+The counter row stays locked until the caller commits, so commands of one gateway commit in counter order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cloud.devices.models import Gateway
+from cloud.downlink.counters import next_value
+from cloud.downlink.models import DownlinkCommand
+from cloud.errors import InvalidInput, NotFound
+from cloud.keys.service import KeyStore, current_store
+from protocols.commands import (
+    ACK_CHANNEL,
+    DOWN_CHANNEL,
+    MAX_COMMANDS_PER_POLL,
+    MAX_LIFETIME_MS,
+    Channel,
+    make_command,
+    sign_command,
+)
+from protocols.errors import EnvelopeError
+
+DEFAULT_TTL = timedelta(hours=24)
+#: A time command must arrive fresh (uplink.md §5.4).
+TIME_TTL = timedelta(seconds=60)
+MAX_TTL = timedelta(milliseconds=MAX_LIFETIME_MS)
+
+
+def counter_name(gateway_id: str, channel: str) -> str:
+    return f"command:{gateway_id}:{channel}"
+
+
+def to_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class QueuedCommand:
+    counter: int
+    signed: bytes  # the wire bytes
+    expires_at: datetime
+
+
+def enqueue_command(db: Session, *, gateway_id: str, kind: str, body: Mapping[str, Any], now: datetime,
+                    channel: Channel = DOWN_CHANNEL, ttl: timedelta | None = None,
+                    keystore: KeyStore | None = None) -> bytes:
+    """Sign a ``kind`` command for ``gateway_id`` with the next counter; store it (down channel); return the
+    wire bytes to publish on ``topics.downlink_topic`` (or ``ack_topic`` for the ack channel).
+
+    ``ttl`` defaults to 24 h (60 s for ``time``) and is capped at the protocol's 7 days. A body the protocol
+    refuses is ``InvalidInput``; an unknown gateway ``NotFound``.
+    """
+    return queue_command(db, gateway_id=gateway_id, kind=kind, body=body, now=now, channel=channel, ttl=ttl,
+                         keystore=keystore).signed
+
+
+def queue_command(db: Session, *, gateway_id: str, kind: str, body: Mapping[str, Any], now: datetime,
+                  channel: Channel = DOWN_CHANNEL, ttl: timedelta | None = None,
+                  keystore: KeyStore | None = None) -> QueuedCommand:
+    """``enqueue_command``, also telling the counter given and the expiry."""
+    if channel not in (DOWN_CHANNEL, ACK_CHANNEL):
+        raise InvalidInput(f"unknown channel {channel!r}", field="channel")
+    if db.get(Gateway, gateway_id) is None:
+        raise NotFound("no such gateway")
+    keyring = (keystore or current_store()).keyring()  # before the counter: no keys, no counter used
+    lifetime = min(ttl or (TIME_TTL if kind == "time" else DEFAULT_TTL), MAX_TTL)
+    counter = next_value(db, counter_name(gateway_id, channel))
+    try:
+        command = make_command({"kind": kind, "gateway": gateway_id, "counter": counter,
+                                "issued_at_ms": to_ms(now), "expires_at_ms": to_ms(now + lifetime), "body": dict(body)})
+        if command.channel != channel:
+            raise InvalidInput(f"a {kind} command belongs on the {command.channel} channel", field="channel")
+        signed = sign_command(command, keyring.command_private, kid=keyring.command.kid)
+    except EnvelopeError as exc:
+        raise InvalidInput(f"invalid {kind} command: {exc}", field=exc.field) from exc
+    if channel == DOWN_CHANNEL:
+        db.add(DownlinkCommand(gateway_id=gateway_id, channel=channel, counter=counter, kind=kind, issued_at=now,
+                               expires_at=now + lifetime, signed=signed.decode("ascii")))
+        db.flush()
+    return QueuedCommand(counter=counter, signed=signed, expires_at=now + lifetime)
+
+
+def pending_for_poll(db: Session, *, gateway_id: str, after: int, now: datetime,
+                     limit: int = MAX_COMMANDS_PER_POLL) -> list[bytes]:
+    """Down-channel commands above ``after`` not yet expired, ascending by counter."""
+    rows = db.execute(
+        select(DownlinkCommand.signed).where(DownlinkCommand.gateway_id == gateway_id,
+                                             DownlinkCommand.channel == DOWN_CHANNEL,
+                                             DownlinkCommand.counter > after, DownlinkCommand.expires_at > now)
+        .order_by(DownlinkCommand.counter).limit(min(limit, MAX_COMMANDS_PER_POLL))
+    ).scalars()
+    return [s.encode("ascii") for s in rows]
+
+
+def purge_expired(db: Session, *, now: datetime) -> int:
+    """Delete expired commands (a gateway can no longer accept them); returns how many."""
+    result = db.execute(delete(DownlinkCommand).where(DownlinkCommand.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)

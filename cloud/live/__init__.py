@@ -1,0 +1,1 @@
+"""Live operations: open confined-space sessions with their latest gas readings, timers and alarms."""
