@@ -100,7 +100,7 @@ class ModbusBus:
         return link.port if isinstance(link, SerialLine) else f"{link.host}:{link.port}"
 
     async def _transact(self, op: str, address: int, *, device_id: int, count: int = 1,
-                        value: bool | None = None) -> list[int] | list[bool]:
+                        value: bool | None = None, word: int = 0) -> list[int] | list[bool]:
         async with self._lock:
             client = await self._ensure_open()
             wait = self._last_end + self._gap - time.monotonic()
@@ -109,6 +109,8 @@ class ModbusBus:
             try:
                 if op == "write_coil":
                     rsp = await client.write_coil(address, bool(value), device_id=device_id)
+                elif op == "write_register":
+                    rsp = await client.write_register(address, word, device_id=device_id)
                 else:
                     rsp = await getattr(client, op)(address, count=count, device_id=device_id)
             except ModbusException as exc:
@@ -131,6 +133,8 @@ class ModbusBus:
             return list(rsp.bits[:count])
         if op == "write_coil":
             return [bool(value)]
+        if op == "write_register":
+            return [word]
         registers = list(rsp.registers)
         if len(registers) != count:
             raise ModbusError(f"{self.name}: device {device_id} returned {len(registers)} of {count} registers",
@@ -153,6 +157,12 @@ class ModbusBus:
 
     async def write_coil(self, device_id: int, address: int, value: bool) -> None:
         await self._transact("write_coil", address, device_id=device_id, value=value)
+
+    async def write_register(self, device_id: int, address: int, value: int) -> None:
+        """Write one holding register (function 6), e.g. an output module's watchdog."""
+        if not 0 <= value <= 0xFFFF:
+            raise ValueError(f"a register holds 0..65535, not {value}")
+        await self._transact("write_register", address, device_id=device_id, word=value)
 
     async def close(self) -> None:
         async with self._lock:

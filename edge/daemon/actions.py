@@ -1,0 +1,130 @@
+"""Carrying out what the safety core decided, in a fixed order: records first, then effects.
+
+1. Every action that leaves a record (alarm steps, session steps, evacuations, notices, attestations, deferred
+   pushes) is numbered in the outbox, in the order the core returned them, and the step waits until they are
+   on disk together with the records of the input that caused them.
+2. The persisted state is saved (a deadline set by this step survives a crash from here on).
+3. Outputs are set (siren, beacon, fan: non-blocking, the output module's task writes the coils), padlock
+   pushes are signed and handed on, the attendant is told.
+4. The records are chained into the tamper-evident ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge.core.clock import Now
+from edge.core.session_io import (
+    Action,
+    DriveBeacon,
+    DriveSiren,
+    Evacuate,
+    Notify,
+    PushAttestation,
+    RecordAlarm,
+    SendPadlockPush,
+    SessionChanged,
+    StartFan,
+)
+from edge.daemon import records
+from edge.daemon.journal import Journal, Staged
+from edge.daemon.outputs import OutputModuleLink
+from edge.daemon.padlocks import PushPort, sign_attestation
+from edge.daemon.spaces import SpaceRunner
+
+log = structlog.get_logger(__name__)
+
+#: Told about every evacuation order and notice for the attendant: (space, kind, text).
+Announce = Callable[[str, str, str], None]
+
+
+class ActionExecutor:
+    def __init__(self, journal: Journal, *, outputs: Mapping[str, OutputModuleLink], pushes: PushPort,
+                 key: Ed25519PrivateKey, save_state: Callable[[], None], announce: Announce | None = None,
+                 held_blobs: Mapping[str, bytes] | None = None) -> None:
+        self.journal = journal
+        self.outputs = outputs  # by space id
+        self.pushes = pushes
+        self.key = key
+        self.save_state = save_state
+        self.announce = announce
+        self.held_blobs = held_blobs if held_blobs is not None else {}  # what → signed bytes (revocation list …)
+        self.push_failures = 0
+
+    def records_of(self, runner: SpaceRunner, actions: Sequence[Action]) -> list[records.Record]:
+        out: list[records.Record] = []
+        session = runner.session
+        for action in actions:
+            if isinstance(action, RecordAlarm):
+                permit = session.permit.permit_id if session.permit else None
+                out.append(records.alarm(action.event, session_id=runner.session_id, permit_id=permit,
+                                         gas=runner.last_state))
+            elif isinstance(action, SessionChanged):
+                session_id, previous = runner.session_step(action)
+                out.append(records.session(action, session_id=session_id, previous=previous,
+                                           entrants=len(session.entrants), deadline=session.deadline))
+            else:
+                record = records.for_action(action, session_id=runner.session_id)
+                if record is not None:
+                    out.append(record)
+        return out
+
+    async def execute(self, runner: SpaceRunner, actions: Sequence[Action], now: Now,
+                      first: Staged | None = None) -> None:
+        """Run one core step's actions; ``first`` are the records of the input that caused them."""
+        at_ms = now.wall * 1000
+        staged = self.journal.stage(self.records_of(runner, actions), at_ms)
+        runner.session_ended()
+        if first is not None:
+            await self.journal.durable(first)
+        await self.journal.durable(staged)
+        self.save_state()
+        for action in actions:
+            await self._effect(runner, action)
+        if first is not None:
+            await self.journal.chain(first)
+        await self.journal.chain(staged)
+
+    async def _effect(self, runner: SpaceRunner, action: Action) -> None:
+        module = self.outputs.get(runner.id)
+        if isinstance(action, DriveSiren | DriveBeacon):
+            if module is not None:
+                module.want(runner.id, "siren" if isinstance(action, DriveSiren) else "beacon", action.on)
+        elif isinstance(action, StartFan):
+            if module is not None:
+                module.want(runner.id, "fan", True, runner.config.fan_channel)
+        elif isinstance(action, SessionChanged):
+            if action.phase == "closed" and module is not None and not self._hazard(runner):
+                module.want(runner.id, "fan", False, runner.config.fan_channel)
+        elif isinstance(action, PushAttestation):
+            signed = sign_attestation(action.decision, self.key)
+            for lock in sorted(action.lock_ids):
+                await self._push(lock, "gas_attestation", signed)
+        elif isinstance(action, SendPadlockPush):
+            blob = self.held_blobs.get(action.what)
+            if blob is not None:
+                await self._push(action.lock_id, action.what, blob)
+        elif isinstance(action, Evacuate):
+            self._announce(runner.id, "evacuate", "; ".join(action.reasons))
+        elif isinstance(action, Notify):
+            self._announce(runner.id, "notice", action.message)
+
+    def _hazard(self, runner: SpaceRunner) -> bool:
+        state = runner.last_state
+        return state is not None and (state.rising or not state.all_in_range)
+
+    async def _push(self, lock: str, kind: str, signed: bytes) -> None:
+        try:
+            await self.pushes.push(lock, kind, signed)
+        except Exception as exc:  # a padlock out of reach must not stop the safety loop; the next step retries
+            self.push_failures += 1
+            log.warning("padlock push failed", lock=lock, kind=kind, error=str(exc))
+
+    def _announce(self, space: str, kind: str, message: str) -> None:
+        log.warning("attendant", space=space, kind=kind, message=message)
+        if self.announce is not None:
+            self.announce(space, kind, message)
+

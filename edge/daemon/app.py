@@ -1,0 +1,512 @@
+"""The gateway daemon: wires drivers, the safety core, the journal and the cloud link, and runs them as owned tasks.
+
+Every input — a poll, a padlock event, a cloud command, an attendant's input, the clock — is one *step*: under
+one lock, the input's own records are numbered in the outbox, the space's session handles it with the time
+passed in, and :class:`~edge.daemon.actions.ActionExecutor` carries out the result (records durable first, then
+the persisted state, then outputs, then the ledger). Steps of all spaces are serialized: the core is fast and
+the order of the records is the order of the decisions.
+
+On start the persisted state is restored — latched alarms, sessions and their deadlines; a deadline missed
+while the daemon was down fires at once. Tasks (each named and owned): one poller per detector, one per output
+module, ``core-tick`` (timers, staleness, mutes), ``ledger-summary``, the console, the uplink sender and the
+downlink when configured, the systemd watchdog. ``READY=1`` goes to systemd once all of them run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from edge.clocktrust import ClockKeeper
+from edge.config import EdgeConfig, trusted_keys
+from edge.core.alarms import AlarmError, AlarmSet
+from edge.core.clock import Now
+from edge.core.session_io import EntrantIn, EntrantOut, EntryConfirmed, RecordAlarm, SessionInput, Tick
+from edge.daemon import records
+from edge.daemon.actions import ActionExecutor, Announce
+from edge.daemon.commands import CloudCommands
+from edge.daemon.detectors import DetectorLink
+from edge.daemon.journal import Journal
+from edge.daemon.keyfile import load_gateway_key
+from edge.daemon.outputs import OutputModuleLink
+from edge.daemon.padlocks import AuditIntake, HeldPushes, PushPort, session_inputs
+from edge.daemon.spaces import SpaceRunner
+from edge.daemon.state import StateFile
+from edge.drivers.modbus import ModbusBus, SerialLine, TcpEndpoint
+from edge.drivers.modbus.poller import PollResult
+from edge.errors import EdgeError
+from edge.ledger import Ledger
+from edge.ops import Health, Notifier, OpsServer, Registry, WatchdogPinger, watchdog_interval
+from edge.outbox import Outbox
+from edge.tasks import OwnedTask
+from protocols.commands import DOWN_CHANNEL
+from protocols.gasprofile import DetectorProfile, DetectorSnapshot, OutputModuleProfile, load_profile
+from protocols.uplink.fields import b64url_encode
+from safegrid import __version__
+
+log = structlog.get_logger(__name__)
+
+RecordHook = Callable[[int, str, dict[str, Any]], None]
+
+
+def _link_of(bus: Any) -> SerialLine | TcpEndpoint:
+    if bus.serial is not None:
+        return SerialLine(bus.serial, baudrate=bus.baudrate, parity=bus.parity, stopbits=bus.stopbits,
+                          timeout_s=bus.timeout_s)
+    host, _, port = bus.tcp.rpartition(":")
+    return TcpEndpoint(host, int(port), timeout_s=bus.timeout_s)
+
+
+class Daemon:
+    """The running gateway. ``await start()``, then ``await run(stop_event)`` or ``await stop()``."""
+
+    def __init__(self, config: EdgeConfig, *, clock_keeper: ClockKeeper | None = None,
+                 pushes: PushPort | None = None, announce: Announce | None = None,
+                 on_record: RecordHook | None = None, notifier: Notifier | None = None) -> None:
+        self.config = config
+        self.gateway = config.gateway.id
+        self.state_dir = Path(config.gateway.state_dir)
+        self.clock_keeper = clock_keeper or ClockKeeper()
+        self.pushes: PushPort = pushes or HeldPushes()
+        self.announce = announce
+        self.on_record = on_record
+        self.notifier = notifier or Notifier.from_environment()
+        self.health = Health()
+        self.metrics = Registry()
+        self.held_blobs: dict[str, bytes] = {}
+        self.spaces: dict[str, SpaceRunner] = {}
+        self.detectors: dict[str, DetectorLink] = {}
+        self.output_modules: dict[str, OutputModuleLink] = {}
+        self.audit = AuditIntake(config.padlocks)
+        self.alarms = AlarmSet()
+        self.commands = CloudCommands(self)
+        self._lock = asyncio.Lock()
+        self._buses: list[ModbusBus] = []
+        self._tasks = {name: OwnedTask(name) for name in ("core-tick", "ledger-summary")}
+        self._critical: list[asyncio.Task[Any]] = []
+        self._started = False
+        self._warned: dict[str, frozenset[str]] = {}
+        self._fault_reported: dict[str, bool] = {}
+        self.outbox: Outbox | None = None
+        self.ledger: Ledger | None = None
+        self.journal: Journal | None = None
+        self.executor: ActionExecutor | None = None
+        self.state = StateFile(self.state_dir / "state.json")
+        self.gate: Any = None
+        self._counters: Any = None
+        self.uplink: Any = None
+        self.sender: Any = None
+        self.downlink: Any = None
+        self.console: Any = None
+        self.ops: OpsServer | None = None
+        self.pinger: WatchdogPinger | None = None
+        self._records_total = self.metrics.counter("safegrid_edge_records_total", "Records stored, by kind", ["kind"])
+        self._polls_total = self.metrics.counter("safegrid_edge_polls_total", "Detector polls, by outcome",
+                                                 ["detector", "outcome"])
+
+    # -- time ---------------------------------------------------------------------------------------------------
+
+    def now(self) -> Now:
+        return self.clock_keeper.now()
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        cfg = self.config
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = load_gateway_key(Path(cfg.gateway.key_file))
+        saved = self.state.load()
+        self.outbox = await Outbox.open(self.state_dir / "outbox.db", epoch=cfg.gateway.epoch, cap=cfg.outbox.cap,
+                                        span=cfg.outbox.span)
+        self.ledger = await Ledger.open(self.state_dir / "ledger.db")
+        self.journal = Journal(self.outbox, self.ledger, on_stored=self._records_stored, on_record=self._on_record)
+        await self.clock_keeper.refresh()
+        self.clock_keeper.start()
+        now = self.now()
+        buses = {b.name: ModbusBus(_link_of(b), name=b.name) for b in cfg.buses}
+        self._buses = list(buses.values())
+        for d in cfg.detectors:
+            profile = load_profile(d.profile)
+            assert isinstance(profile, DetectorProfile)
+            self.detectors[d.id] = DetectorLink(d, buses[d.bus], profile, self._on_poll)
+            self.health.register(f"detector:{d.id}")
+        for m in cfg.output_modules:
+            profile = load_profile(m.profile)
+            assert isinstance(profile, OutputModuleProfile)
+            self.output_modules[m.id] = OutputModuleLink(m, buses[m.bus], profile, self._on_input)
+        restored_actions = self._restore(saved, now)
+        for s in cfg.spaces:
+            self.spaces.setdefault(s.id, SpaceRunner(s, self.alarms, [d for d in self.detectors.values()
+                                                                      if d.space == s.id], now))
+        outputs = {s.id: self.output_modules[s.output_module] for s in cfg.spaces if s.output_module}
+        self.executor = ActionExecutor(self.journal, outputs=outputs, pushes=self.pushes, key=key,
+                                       save_state=self._save_state, announce=self.announce,
+                                       held_blobs=self.held_blobs)
+        self._key = key
+        self.health.register("core", critical=True, max_age_s=max(10.0, 10 * cfg.core.tick_s))
+        self.metrics.gauge("safegrid_edge_alarms_open", "Latched alarms", []).set_function(
+            lambda: float(len(self.alarms.open_alarms())))
+        self.metrics.gauge("safegrid_edge_outbox_records", "Records not yet acknowledged by the cloud", []
+                           ).set_function(lambda: float(self.outbox.count if self.outbox else 0))
+        self.metrics.gauge("safegrid_edge_sessions_open", "Sessions open", []).set_function(
+            lambda: float(sum(r.session.is_open for r in self.spaces.values())))
+        await self._startup_records(now, saved is not None, restored_actions)
+        await self._start_cloud()
+        for module in self.output_modules.values():
+            module.start()
+        for detector in self.detectors.values():
+            detector.start()
+        self._critical.append(self._tasks["core-tick"].start(self._tick_loop))
+        self._tasks["ledger-summary"].start(self._ledger_loop)
+        if cfg.ops.console:
+            from edge.daemon.console import Console
+
+            self.console = Console(self, self.state_dir / "console.sock")
+            await self.console.start()
+        if cfg.ops.health_port is not None:
+            self.ops = OpsServer(self.health, self.metrics, host=cfg.ops.health_host, port=cfg.ops.health_port)
+            await self.ops.start()
+        interval = watchdog_interval()
+        if interval is not None:
+            self.pinger = WatchdogPinger(self.notifier, interval, self.health.alive)
+            self.pinger.start()
+        self._started = True
+        self.notifier.ready(f"monitoring {len(self.spaces)} space(s), {len(self.detectors)} detector(s)")
+        log.info("gateway started", gateway=self.gateway, spaces=len(self.spaces), detectors=len(self.detectors),
+                 restored=saved is not None)
+
+    def _restore(self, saved: dict[str, Any] | None, now: Now) -> dict[str, list[Any]]:
+        """Latched alarms, sessions and chain cursors from the state file; the actions restoring them caused."""
+        if saved is None:
+            return {}
+        self.alarms, alarm_events = AlarmSet.restore(saved["alarms"], now)
+        out: dict[str, list[Any]] = {}
+        by_space: dict[str, list[Any]] = {}
+        for event in alarm_events:
+            by_space.setdefault(event.key.space, []).append(RecordAlarm(event))
+        for space in self.config.spaces:
+            runner = SpaceRunner(space, self.alarms, [d for d in self.detectors.values() if d.space == space.id], now)
+            data = saved.get("spaces", {}).get(space.id)
+            actions = by_space.get(space.id, [])
+            if data is not None:
+                actions += runner.restore(data, self.alarms, now)
+            self.spaces[space.id] = runner
+            out[space.id] = actions
+        self.audit.restore(saved.get("locks", {}))
+        return out
+
+    async def _startup_records(self, now: Now, restored: bool, actions: dict[str, list[Any]]) -> None:
+        assert self.journal is not None and self.executor is not None
+        opened = [r.id for r in self.spaces.values() if r.session.is_open]
+        started = records.event("gateway_started", software=f"safegrid-edge {__version__}", restored=restored,
+                                open_sessions=opened)
+        async with self._lock:
+            first = self.journal.stage([started], now.wall * 1000)
+            for space, runner in self.spaces.items():
+                more = list(actions.get(space, []))
+                more += runner.session.handle(runner.gas_update(now), now)  # outputs to a known state at once
+                await self.executor.execute(runner, more, now, first)
+                first = None
+            self._save_state()
+
+    async def _start_cloud(self) -> None:
+        cfg = self.config
+        if cfg.cloud is None:
+            return
+        from edge.downlink import CommandGate, CounterStore
+
+        self._counters = await CounterStore.open(self.state_dir / "counters.db")
+        self.gate = CommandGate(self._counters, trusted_keys(cfg.cloud.command_keys), gateway=self.gateway,
+                                clock_ms=self.clock_keeper.trusted_ms)
+        if cfg.uplink is None:
+            return
+        from edge.downlink import Downlink
+        from edge.uplink import Sender, open_uplink
+
+        assert self.outbox is not None
+        self.uplink = open_uplink(cfg.uplink, gateway=self.gateway, epoch=cfg.gateway.epoch,
+                                  verify_ack=self.gate.verify_ack,
+                                  last_down_counter=lambda: self._counters.last(DOWN_CHANNEL),
+                                  software=f"safegrid-edge {__version__}")
+        await self.uplink.start()
+        self.sender = Sender(self.outbox, self.uplink, cfg.uplink.batch)
+        self.sender.start()
+        self.downlink = Downlink(self.uplink, self.gate, report=self._report_command)
+        for kind, handler in self.commands.handlers().items():
+            self.downlink.register(kind, handler)
+        self.downlink.start()
+
+    async def stop(self) -> None:
+        """Stop every task, save the state, close the stores. Safe to call twice."""
+        self.notifier.stopping("stopping")
+        if self.pinger is not None:
+            await self.pinger.stop()
+        for closer in (self.console, self.ops):
+            if closer is not None:
+                await closer.close()
+        self.console = self.ops = None
+        for task in self._tasks.values():
+            await task.stop()
+        for detector in self.detectors.values():
+            await detector.stop()
+        for module in self.output_modules.values():
+            await module.stop()
+        if self.downlink is not None:
+            await self.downlink.stop()
+        if self.sender is not None:
+            await self.sender.stop()
+        if self.uplink is not None:
+            await self.uplink.close()
+        self.downlink = self.sender = self.uplink = None
+        await self.clock_keeper.stop()
+        for bus in self._buses:
+            await bus.close()
+        self._buses = []
+        if self._started:
+            self._save_state()
+        if self.outbox is not None:
+            await self.outbox.close()
+        if self.ledger is not None:
+            await self.ledger.close()
+        if self._counters is not None:
+            await self._counters.close()
+        self.outbox = self.ledger = self._counters = None
+        self._started = False
+        log.info("gateway stopped", gateway=self.gateway)
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Run until ``stop`` is set (0) or a critical task dies (1: systemd restarts the daemon)."""
+        waiter = asyncio.ensure_future(stop.wait())
+        try:
+            done, _ = await asyncio.wait([waiter, *self._critical], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+        failed = [t for t in done if t is not waiter]
+        for task in failed:
+            exc = task.exception() if not task.cancelled() else None
+            log.error("critical task ended", task=task.get_name(), error=repr(exc))
+        return 1 if failed else 0
+
+    # -- state ----------------------------------------------------------------------------------------------
+
+    def _save_state(self) -> None:
+        self.state.save({"alarms": self.alarms.snapshot(),
+                         "spaces": {sid: r.snapshot() for sid, r in self.spaces.items()},
+                         "locks": self.audit.cursors()})
+
+    def _records_stored(self) -> None:
+        if self.sender is not None:
+            self.sender.notify()
+
+    def _on_record(self, seq: int, kind: str, body: dict[str, Any]) -> None:
+        self._records_total.inc(kind=kind)
+        if self.on_record is not None:
+            self.on_record(seq, kind, body)
+
+    # -- steps ------------------------------------------------------------------------------------------------
+
+    async def step(self, space: str, inputs: Sequence[SessionInput], *,
+                   record: Sequence[records.Record] = ()) -> None:
+        """Handle ``inputs`` in ``space``'s session; ``record`` are the input's own records (stored first)."""
+        assert self.journal is not None and self.executor is not None
+        runner = self.spaces[space]
+        async with self._lock:
+            now = self.now()
+            first = self.journal.stage(record, now.wall * 1000)
+            actions = [a for event in inputs for a in runner.session.handle(event, now)]
+            await self.executor.execute(runner, actions, now, first)
+
+    async def _on_poll(self, link: DetectorLink, result: PollResult[DetectorSnapshot]) -> None:
+        assert self.journal is not None and self.executor is not None
+        self._polls_total.inc(detector=link.id, outcome="ok" if result.value is not None else "failed")
+        self.health.report(f"detector:{link.id}", not result.comm_fault,
+                           "comm-fault" if result.comm_fault else ("ok" if result.value else "poll failed"))
+        runner = self.spaces[link.space]
+        async with self._lock:
+            now = self.now()
+            own: list[records.Record] = []
+            if result.value is not None:
+                own.append(records.telemetry(link.space, link.id, result.value))
+            if result.comm_fault != self._fault_reported.get(link.id, False):
+                self._fault_reported[link.id] = result.comm_fault
+                kind = "detector_comm_fault" if result.comm_fault else "detector_recovered"
+                own.append(records.event(kind, space=link.space, detector=link.id,
+                                         error=records.text(str(result.error or ""))))
+            own += self._setpoint_warnings(link, runner)
+            runner.observe(link.readings(result, now.mono))
+            first = self.journal.stage(own, now.wall * 1000)
+            actions = runner.session.handle(runner.gas_update(now), now)
+            await self.executor.execute(runner, actions, now, first)
+
+    def _setpoint_warnings(self, link: DetectorLink, runner: SpaceRunner) -> list[records.Record]:
+        cfg = runner.config
+        warnings = link.setpoint_warnings(runner.limits, cfg.temperature_c, cfg.pressure_kpa, cfg.lel_pct_vol)
+        messages = frozenset(w.message for w in warnings)
+        if messages == self._warned.get(link.id, frozenset()):
+            return []
+        self._warned[link.id] = messages
+        return [records.event("config_warning", space=link.space, detector=link.id, gas=w.gas.value,
+                              message=records.text(w.message)) for w in warnings]
+
+    async def _tick_loop(self) -> None:
+        interval = self.config.core.tick_s
+        while True:
+            for space in list(self.spaces):
+                runner = self.spaces[space]
+                assert self.executor is not None
+                async with self._lock:
+                    now = self.now()
+                    actions = runner.session.handle(runner.gas_update(now), now)
+                    await self.executor.execute(runner, actions, now)
+            self.health.report("core", True, "ticking")
+            await asyncio.sleep(interval)
+
+    async def _ledger_loop(self) -> None:
+        interval = self.config.core.ledger_summary_s
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.write_ledger_summary()
+            except Exception:  # the summary is monitoring evidence, not safety: log and try again next time
+                log.exception("ledger summary failed")
+
+    async def write_ledger_summary(self) -> None:
+        """A gas summary per space into the ledger, and the ledger's signed head up to the cloud."""
+        assert self.journal is not None and self.ledger is not None
+        now = self.now()
+        for runner in self.spaces.values():
+            if runner.last_state is not None:
+                await self.journal.chain_summary("gas_summary", now.wall * 1000, records.gas_summary(runner.last_state))
+        head = self.ledger.head
+        signed = self.ledger.signed_head(self._key)
+        await self.journal.write([records.event("ledger_head", seq=head.seq, hash=head.hash.hex(),
+                                                signed=b64url_encode(signed))], now.wall * 1000)
+
+    # -- inputs from padlocks, the cloud and the attendant ---------------------------------------------------
+
+    async def relay_audit(self, lock_id: str, entries: Sequence[bytes]) -> int:
+        """Audit entries of ``lock_id`` (from the radio link or relayed): verified, recorded, then acted on.
+        Returns how many were new. PadlockLinkError ``bad_chain`` when one does not verify (nothing is taken)."""
+        verified = self.audit.verify(lock_id, entries)
+        space = self.audit.space_of(lock_id)
+        for entry in verified:
+            session = self.spaces[space].session
+            known = session.permit.permit_id if session.permit else None
+            inputs = session_inputs(entry.event, lock_id, known_permit=known, session_open=session.is_open)
+            self.audit.advance(lock_id, [entry])
+            own = [records.lock_audit(lock_id, entry)]
+            own.append(records.event(f"lock_{entry.event.kind.name.lower()}", space=space, lock=lock_id,
+                                     lock_seq=entry.seq))
+            await self.step(space, inputs, record=own)
+        return len(verified)
+
+    async def entrant_in(self, space: str, person: str, by: str = "attendant") -> None:
+        await self.step(space, [EntrantIn(person, by)],
+                        record=[self._attendant_event("entrant_in", space, person=person, by=by)])
+
+    async def entrant_out(self, space: str, person: str, by: str = "attendant") -> None:
+        await self.step(space, [EntrantOut(person, by)],
+                        record=[self._attendant_event("entrant_out", space, person=person, by=by)])
+
+    async def confirm_entry(self, space: str, by: str) -> None:
+        await self.step(space, [EntryConfirmed(by)], record=[self._attendant_event("entry_confirmed", space, by=by)])
+
+    def _attendant_event(self, kind: str, space: str, **data: str) -> records.Record:
+        runner = self.spaces[space]
+        return records.event(kind, space=space, session_id=runner.session_id,
+                             **{k: records.text(v) for k, v in data.items()})
+
+    async def acknowledge(self, alarm_id: int, by: str) -> None:
+        """Acknowledge a latched alarm; AlarmError if refused (unknown, or a level-2 gas still out of range)."""
+        await self._alarm_op(alarm_id, lambda now: self.alarms.acknowledge(alarm_id, by, now))
+
+    async def mute(self, alarm_id: int, by: str, seconds: float) -> None:
+        await self._alarm_op(alarm_id, lambda now: self.alarms.mute(alarm_id, by, now, seconds))
+
+    async def _alarm_op(self, alarm_id: int, op: Callable[[Now], list[Any]]) -> None:
+        assert self.journal is not None and self.executor is not None
+        async with self._lock:
+            now = self.now()
+            space = next((a.key.space for a in self.alarms.open_alarms() if a.id == alarm_id), None)
+            events = op(now)  # raises AlarmError before anything is recorded
+            if space is None:
+                return
+            runner = self.spaces[space]
+            actions = [RecordAlarm(e) for e in events] + runner.session.handle(Tick(), now)
+            await self.executor.execute(runner, actions, now)
+
+    async def acknowledge_space(self, space: str, by: str) -> list[str]:
+        """Acknowledge every open alarm of ``space`` that may be; returns why the others were refused."""
+        refused = []
+        for alarm in [a for a in self.alarms.open_alarms() if a.key.space == space and not a.acknowledged]:
+            try:
+                await self.acknowledge(alarm.id, by)
+            except AlarmError as exc:
+                refused.append(str(exc))
+        return refused
+
+    async def _on_input(self, module: OutputModuleLink, name: str) -> None:
+        """A local input of an output module: the acknowledge button acknowledges its spaces' alarms."""
+        channel = module.profile.inputs[name]
+        if channel.kind != "acknowledge":
+            return
+        for space in [s.id for s in self.config.spaces if s.output_module == module.id]:
+            refused = await self.acknowledge_space(space, "local_input")
+            for reason in refused:
+                if self.announce is not None:
+                    self.announce(space, "notice", f"acknowledge refused: {reason}")
+
+    async def submit_command(self, data: bytes) -> str:
+        """A signed cloud command that came another way than the uplink (console, relay): same gate, same
+        handlers. Returns "applied" or the code it was refused or failed with."""
+        from edge.downlink import CommandRejected
+
+        if self.downlink is not None:
+            return str(await self.downlink.handle(data))
+        if self.gate is None:
+            return "no_cloud_keys"
+        try:
+            command = await self.gate.accept(data, DOWN_CHANNEL)
+        except CommandRejected as exc:
+            return exc.code
+        handler = self.commands.handlers().get(command.kind)
+        result = "unsupported"
+        if handler is not None:
+            try:
+                await handler(command)
+                result = "applied"
+            except EdgeError as exc:
+                result = exc.code
+        await self._report_command(command.counter, command.kind, result)
+        return result
+
+    async def _report_command(self, counter: int, kind: str, result: str) -> None:
+        assert self.journal is not None
+        await self.journal.write([records.event("command_result", counter=counter, kind=kind, result=result)],
+                                 self.now().wall * 1000)
+
+    # -- views ----------------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "gateway": self.gateway,
+            "clock_trusted": self.clock_keeper.trusted_ms() is not None,
+            "outbox": {"last_seq": self.outbox.last_seq if self.outbox else None,
+                       "pending": self.outbox.count if self.outbox else None},
+            "spaces": {sid: {"phase": r.session.phase.value, "session_id": r.session_id,
+                             "entrants": sorted(r.session.entrants), "deadline": r.session.deadline,
+                             "permit": r.session.permit.permit_id if r.session.permit else None}
+                       for sid, r in self.spaces.items()},
+            "alarms": [{"id": a.id, "kind": a.key.kind.value, "space": a.key.space, "subject": a.key.subject,
+                        "active": a.active, "acknowledged_by": a.acknowledged_by, "reason": a.reason}
+                       for a in self.alarms.open_alarms()],
+            "time": time.time(),
+        }

@@ -1,0 +1,171 @@
+"""One fixed gas detector as the daemon sees it: its poller, its readings for the safety core, and its health.
+
+The poller reads the live registers every cycle and the static ones (set-points, maintenance dates, identity)
+at start and then every ``settings_every_s``. Polls become core :class:`~edge.core.gas.Reading` values: a
+fault, warm-up, a sensor not fitted or below range, a frozen heartbeat or a lost link each become a reading
+that is not "ok" — never a plausible number. Health (calibration and bump-test due, fault) decides whether the
+detector can vouch for entry.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from edge.config import DetectorConfig
+from edge.core.attestation import DetectorHealth
+from edge.core.clock import Now
+from edge.core.gas import Reading, ReadingStatus
+from edge.core.limits import (
+    Band,
+    Conditions,
+    ConfigWarning,
+    DetectorSetpoints,
+    Gas,
+    GasLimit,
+    Unit,
+    check_detector_setpoints,
+)
+from edge.drivers.modbus import ModbusBus
+from edge.drivers.modbus.poller import Blocks, DevicePoller, PollPolicy, PollResult
+from edge.errors import ModbusError
+from protocols.errors import ProfileError
+from protocols.gasprofile import DetectorProfile, DetectorSnapshot, GasSettings, SetPoint, decode_detector, read_plan
+from protocols.gasprofile import ReadingStatus as WireStatus
+
+OnPoll = Callable[["DetectorLink", PollResult[DetectorSnapshot]], Awaitable[None]]
+
+_STATUS = {
+    WireStatus.OK: ReadingStatus.OK,
+    WireStatus.OVER_RANGE: ReadingStatus.OVER_RANGE,
+    WireStatus.WARMUP: ReadingStatus.WARMUP,
+    WireStatus.CALIBRATING: ReadingStatus.CALIBRATING,
+    WireStatus.FAULT: ReadingStatus.FAULT,
+    WireStatus.NOT_FITTED: ReadingStatus.FAULT,  # a gas the space needs but nobody measures is no reading
+    WireStatus.UNDER_RANGE: ReadingStatus.FAULT,  # below zero by more than the zero band: a sensor problem
+}
+
+
+def day_to_wall(day: date | None) -> int | None:
+    """A due date as wall seconds (the start of that day, UTC)."""
+    return None if day is None else calendar.timegm(day.timetuple())
+
+
+def setpoint_bands(a1: SetPoint | None, a2: SetPoint | None) -> tuple[Band, Band] | None:
+    """A detector's two set-points as the ranges it accepts (level 1, level 2); None without both."""
+    if a1 is None or a2 is None:
+        return None
+
+    def band(primary: SetPoint, other: SetPoint) -> Band:
+        low = primary.value if primary.direction == "falling" else (
+            other.value if other.direction == "falling" else None)
+        high = primary.value if primary.direction == "rising" else (
+            other.value if other.direction == "rising" else None)
+        return Band(low, high)
+
+    return band(a1, a2), band(a2, a1)
+
+
+class DetectorLink:
+    """Polls one detector on its bus; ``on_poll`` gets every cycle's result (start with :meth:`start`)."""
+
+    def __init__(self, config: DetectorConfig, bus: ModbusBus, profile: DetectorProfile, on_poll: OnPoll) -> None:
+        self.config = config
+        self.id = config.id
+        self.space = config.space
+        self.profile = profile
+        self._on_poll = on_poll
+        self.live_plan = read_plan(profile, include_static=False)
+        self.full_plan = read_plan(profile)
+        policy = PollPolicy(interval_s=config.poll_interval_s, retries=config.retries, fail_after=config.fail_after)
+        self.poller: DevicePoller[DetectorSnapshot] = DevicePoller(
+            config.id, bus, config.unit, self.full_plan, self._decode, self._on_result, policy=policy)
+        self.gases = tuple(Gas(g) for g in profile.gases if g in {gas.value for gas in Gas})
+        self.settings: tuple[GasSettings, ...] | None = None
+        self.snapshot: DetectorSnapshot | None = None
+        self.comm_fault = False
+        self._settings_due = 0.0
+        self._heartbeat: int | None = None
+        self._heartbeat_changed = time.monotonic()
+
+    def start(self) -> None:
+        self.poller.start()
+
+    async def stop(self) -> None:
+        await self.poller.stop()
+
+    def _decode(self, blocks: Blocks) -> DetectorSnapshot:
+        try:
+            return decode_detector(self.profile, blocks)  # type: ignore[arg-type]
+        except ProfileError as exc:  # a reply that decodes to nonsense is a failed poll, never a reading
+            raise ModbusError(f"{self.id}: undecodable reply: {exc}", code="bad_response") from exc
+
+    async def _on_result(self, result: PollResult[DetectorSnapshot]) -> None:
+        snapshot = result.value
+        self.comm_fault = result.comm_fault
+        if snapshot is not None:
+            self.snapshot = snapshot
+            if snapshot.settings is not None:
+                self.settings = snapshot.settings
+                self._settings_due = result.at + self.config.settings_every_s
+                self.poller.plan = self.live_plan
+            elif result.at >= self._settings_due:
+                self.poller.plan = self.full_plan
+            if snapshot.heartbeat != self._heartbeat:
+                self._heartbeat, self._heartbeat_changed = snapshot.heartbeat, result.at
+        await self._on_poll(self, result)
+
+    def heartbeat_frozen(self, mono: float) -> bool:
+        timeout = self.config.heartbeat_timeout_s
+        return bool(timeout) and self._heartbeat is not None and mono - self._heartbeat_changed > timeout
+
+    def readings(self, result: PollResult[DetectorSnapshot], at: float) -> list[Reading]:
+        """The poll as core readings at monotonic ``at`` (empty for a failed poll not yet in comm-fault)."""
+        snapshot = result.value
+        if snapshot is None:
+            if not result.comm_fault:
+                return []  # one missed poll is not yet a fault; staleness covers a long gap
+            return [Reading(g, 0.0, Unit.PPM, at, ReadingStatus.COMM_LOSS, self.id) for g in self.gases]
+        frozen = self.heartbeat_frozen(at)
+        out = []
+        for r in snapshot.readings:
+            try:
+                gas = Gas(r.gas)
+                unit = Unit(r.unit)
+            except ValueError:
+                continue  # a channel the core has no limits for (a vendor's extra gas)
+            status = ReadingStatus.FAULT if frozen else _STATUS[r.status]
+            value = r.value
+            if value is None:
+                value = self.profile.gases[r.gas].range[1] if r.status == WireStatus.OVER_RANGE else 0.0
+            out.append(Reading(gas, float(value), unit, at, status, self.id))
+        return out
+
+    def health(self, now: Now) -> DetectorHealth:
+        """Whether the detector can vouch for entry now: maintenance dates from its registers, fault status."""
+        snapshot = self.snapshot
+        cal = bump = None
+        if self.settings is not None:
+            cal = min((d for s in self.settings if (d := day_to_wall(s.calibration_due_on)) is not None), default=None)
+            bump = min((d for s in self.settings if (d := day_to_wall(s.bump_due_on)) is not None), default=None)
+        fault = (self.comm_fault or snapshot is None or snapshot.status.fault or snapshot.status.warmup
+                 or self.heartbeat_frozen(now.mono))
+        return DetectorHealth(self.id, frozenset(self.gases), cal, bump, fault)
+
+    def setpoint_warnings(self, limits: dict[Gas, GasLimit], temperature_c: float, pressure_kpa: float,
+                          lel_pct_vol: float | None) -> list[ConfigWarning]:
+        """Warn when the detector's own set-points are looser than the space's limits (it would stay silent)."""
+        out: list[ConfigWarning] = []
+        for s in self.settings or ():
+            bands = setpoint_bands(s.alarm1, s.alarm2)
+            try:
+                gas, unit = Gas(s.gas), Unit(s.unit)
+            except ValueError:
+                continue
+            if bands is None or gas not in limits:
+                continue
+            points = DetectorSetpoints(self.id, gas, unit, bands[0], bands[1])
+            out += check_detector_setpoints(points, limits, Conditions(temperature_c, pressure_kpa), lel_pct_vol)
+        return out

@@ -1,0 +1,50 @@
+"""Fixtures for the daemon tests: the gas simulator on the rig's serial line, and a daemon started in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from edge.clocktrust import ClockKeeper
+from edge.config import load_edge_config
+from edge.daemon import Daemon
+from edge.daemon.padlocks import HeldPushes
+from fwsim.gas import GasSimulator, RtuPort
+from tests.edge.daemon.site import RunningClock, Site, scenario
+
+
+async def no_ntp() -> None:
+    """No NTP on the test machine as far as the daemon knows: only a signed cloud time makes its clock trusted."""
+    return None
+
+
+@pytest.fixture
+async def gas(serial_pty: Any) -> AsyncIterator[tuple[GasSimulator, RunningClock]]:
+    """Detector 1 and output module 10 on the far end of the line, scenario time running in real time."""
+    clock = RunningClock()
+    sim = GasSimulator(scenario(), units=[1], output_units=[10], clock=clock.clock, start_date=date.today())
+    await sim.serve(RtuPort(serial_pty.b))
+    clock.start()
+    yield sim, clock
+    await clock.stop()
+    await sim.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Any, serial_pty: Any) -> Site:
+    return Site(tmp_path, serial_pty.a)
+
+
+@pytest.fixture
+async def daemon(site: Site, gas: Any) -> AsyncIterator[Daemon]:
+    """A started daemon on the site's default config (attendant notices in ``daemon.announced``)."""
+    announced: list[tuple[str, str, str]] = []
+    d = Daemon(load_edge_config(site.write_config()), clock_keeper=ClockKeeper(ntp=no_ntp), pushes=HeldPushes(),
+               announce=lambda *a: announced.append(a))
+    d.announced = announced  # type: ignore[attr-defined]
+    await d.start()
+    yield d
+    await d.stop()

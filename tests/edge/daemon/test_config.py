@@ -1,0 +1,57 @@
+"""edge.toml: the example validates, and every kind of mistake is reported with the key that is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.cli import main
+from edge.config import load_edge_config
+from safegrid.config import ConfigError
+from tests.edge.daemon.site import Site
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "edge.example.toml"
+
+
+def test_example_config_is_valid() -> None:
+    config = load_edge_config(EXAMPLE)
+    assert config.spaces and config.detectors and config.cloud is not None
+    assert config.gateway.state_dir.is_absolute()
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ('id = "gw-test"', 'id = "gw/test"', "gateway.id"),
+    ('timeout_s = 0.3', 'timeout_s = 0.3\nspeed = 9', "buses[0].speed"),
+    ('bus = "rs485"\nunit = 1', 'bus = "rs232"\nunit = 1', "detectors[0].bus"),
+    ('unit = 10', 'unit = 1', "output_modules[0].unit"),
+    ('poll_interval_s = 0.3', 'poll_interval_s = 0.3\nprofile = "output-module"', "detectors[0].profile"),
+    ('output_module = "om-1"', 'output_module = "om-9"', "spaces[0].output_module"),
+    ("\n[[padlocks]]", "[spaces.limits.h2s]\nlevel1 = { high = 15.0 }\n[[padlocks]]", "spaces[0].limits.h2s"),
+    ('public_key = "', 'public_key = "zz', "padlocks[0].public_key"),
+])
+def test_errors_name_the_key(tmp_path: Path, old: str, new: str, key: str) -> None:
+    path = Site(tmp_path, "/dev/null").write_config()
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ConfigError) as err:
+        load_edge_config(path)
+    assert err.value.key == key, str(err.value)
+    assert key in str(err.value) and str(path) in str(err.value)
+
+
+def test_looser_limit_with_a_reason_is_accepted(tmp_path: Path) -> None:
+    path = Site(tmp_path, "/dev/null").write_config(
+        extra_space='[spaces.limits.h2s]\nlevel1 = { high = 15.0 }\nallow_looser = true\nreason = "site study 7"')
+    limits = load_edge_config(path).spaces[0].gas_limits()
+    assert any(limit.looser_than_default for limit in limits.values())
+
+
+def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = Site(tmp_path, "/dev/null").write_config()
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert "gw-test" in capsys.readouterr().out
+    path.write_text(path.read_text().replace("[core]\ntick_s = 0.2", "[core]\ntick_s = -1"))
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert "core.tick_s" in capsys.readouterr().err
