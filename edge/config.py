@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import Field, field_validator, model_validator
 
 from edge.core.limits import Band, Gas, GasLimit, LimitError, LimitOverride, space_limits
-from edge.uplink.config import UplinkConfig
+from edge.uplink.config import TlsConfig, UplinkConfig
 from protocols.errors import ProfileError
 from protocols.gasprofile import DetectorProfile, OutputModuleProfile, load_profile
+from protocols.padlock.gatt import GATEWAY_POLL_INTERVAL_S
 from protocols.uplink.fields import GATEWAY_ID_PATTERN, ID_PATTERN
 from safegrid.config import ConfigError, StrictModel, load_config
 
@@ -153,6 +154,21 @@ class PadlockConfig(StrictModel):
     space: SpaceId
     public_key: PublicKeyHex  # the lock's own key: its audit entries are verified against it
     address: str | None = None  # BLE address, for the radio link
+    # The radio link (edge.daemon.ble): none → audit entries only as relayed, pushes held for the next carrier.
+    backend: Literal["bumble", "bleak"] | None = None
+    hci: str | None = None  # bumble: the HCI transport, e.g. "tcp-client:127.0.0.1:9101" or "usb:0"
+    adapter: str | None = None  # bleak: the BlueZ adapter, e.g. "hci0" (default: the system's)
+    poll_interval_s: Seconds = float(GATEWAY_POLL_INTERVAL_S)  # a visit this often even when no event is announced
+
+    @model_validator(mode="after")
+    def _radio(self) -> PadlockConfig:
+        if self.backend == "bumble" and not self.hci:
+            raise ValueError("backend 'bumble' needs hci (the HCI transport spec)")
+        if self.hci is not None and self.backend != "bumble":
+            raise ValueError("hci is for backend 'bumble'")
+        if self.adapter is not None and self.backend != "bleak":
+            raise ValueError("adapter is for backend 'bleak'")
+        return self
 
 
 class CloudConfig(StrictModel):
@@ -253,13 +269,36 @@ def check_references(config: EdgeConfig, path: str | Path = "<config>") -> EdgeC
     return config
 
 
+def _at(base: Path, path: Path | None) -> Path | None:
+    return path if path is None or path.is_absolute() else base / path
+
+
+def _resolve_tls(tls: TlsConfig | None, base: Path) -> TlsConfig | None:
+    if tls is None:
+        return None
+    return tls.model_copy(update={name: _at(base, getattr(tls, name)) for name in ("ca_file", "cert_file",
+                                                                                  "key_file")})
+
+
+def _resolve_uplink(uplink: UplinkConfig | None, base: Path) -> UplinkConfig | None:
+    if uplink is None:
+        return None
+    update: dict[str, object] = {}
+    if uplink.mqtt is not None:
+        update["mqtt"] = uplink.mqtt.model_copy(update={"tls": _resolve_tls(uplink.mqtt.tls, base)})
+    if uplink.http is not None:
+        update["http"] = uplink.http.model_copy(update={"tls": _resolve_tls(uplink.http.tls, base),
+                                                        "token_file": _at(base, uplink.http.token_file)})
+    return uplink.model_copy(update=update)
+
+
 def resolve(config: EdgeConfig, base: Path) -> EdgeConfig:
-    """Relative paths in ``[gateway]`` are taken from the config file's directory."""
+    """Relative paths (``[gateway]`` state and key, the uplink's TLS files and token) are taken from the config
+    file's directory, so a unit's working directory never changes what a config means."""
     gw = config.gateway
-    state_dir = gw.state_dir if gw.state_dir.is_absolute() else base / gw.state_dir
-    key_file = gw.key_file if gw.key_file.is_absolute() else base / gw.key_file
-    return config.model_copy(update={"gateway": gw.model_copy(update={"state_dir": state_dir,
-                                                                       "key_file": key_file})})
+    return config.model_copy(update={
+        "gateway": gw.model_copy(update={"state_dir": _at(base, gw.state_dir), "key_file": _at(base, gw.key_file)}),
+        "uplink": _resolve_uplink(config.uplink, base)})
 
 
 def load_edge_config(path: str | Path) -> EdgeConfig:

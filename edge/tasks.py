@@ -25,10 +25,18 @@ class OwnedTask:
             self._task = asyncio.get_running_loop().create_task(factory(), name=self.name)
         return self._task
 
-    async def stop(self) -> None:
-        """Cancel the task and wait until it has finished."""
+    async def stop(self, *, recancel_s: float = 1.0) -> None:
+        """Cancel the task and wait until it has finished.
+
+        The cancel is repeated every ``recancel_s`` while the task runs on: on Python 3.11 ``asyncio.wait_for``
+        swallows a cancellation that lands just as its inner await completes, and a loop around it then carries
+        on as if nothing happened — a stop (systemd's, a test's) must not hang on that.
+        """
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        while not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait([task], timeout=recancel_s)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,6 +84,10 @@ class Database:
         self.engine = engine
         self._readers = sessionmaker(engine, expire_on_commit=False)
         self._writers = sessionmaker(writer(engine), expire_on_commit=False)
+        # Closing a session rolls back what it left open and returns its connection to the pool. On SQLite that
+        # is a call into the library that never waits (WAL readers hold no lock; a writer rolls back its own),
+        # so the event loop may do it; a server database answers over the network, so a worker thread does.
+        self._close_inline = engine.dialect.name == "sqlite"
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Database:
@@ -90,6 +95,16 @@ class Database:
 
     def session(self, *, write: bool) -> Session:
         return (self._writers if write else self._readers)()
+
+    async def close_session(self, session: Session) -> None:
+        """Close a request's session from async code without blocking the event loop on a database server."""
+        if self._close_inline:
+            session.close()
+            return
+        # Shielded, and with its own limiter so it never waits for a free pool thread (as FastAPI closes its
+        # sync generator dependencies): the connection must go back to the pool even if the client left.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(session.close, limiter=anyio.CapacityLimiter(1))
 
     def dispose(self) -> None:
         self.engine.dispose()

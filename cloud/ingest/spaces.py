@@ -1,6 +1,7 @@
 """Which registered confined space a gateway means by the ``space_id`` of its records.
 
-A gateway names a space by the registry's numeric id or by the enterprise's own space code, and only spaces of
+A gateway names a space by the registry's numeric id, by the space's wire uid (the 16-byte id in permit tokens,
+in hex: what an edge configured from a token uses) or by the enterprise's own space code, and only spaces of
 its own enterprise count: a gateway can never attach data to another enterprise's space. Unknown names are
 kept as the gateway sent them (``space_key``) with no registry link.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from cloud.permits.ids import space_id_from_uid
 from cloud.registry.models import ConfinedSpace
 
 
@@ -25,13 +27,14 @@ class SpaceResolver:
         if key is None:
             return None
         if key not in self._cache:
+            by_id = int(key) if key.isdigit() and len(key) < 10 else space_id_from_uid(key)
             match = ConfinedSpace.code == key
-            if key.isdigit() and len(key) < 10:
-                match = or_(match, ConfinedSpace.id == int(key))
+            if by_id is not None:
+                match = or_(match, ConfinedSpace.id == by_id)
             rows = self._db.execute(select(ConfinedSpace).where(ConfinedSpace.enterprise_id == self._enterprise_id,
                                                                 match)).scalars().all()
-            # An id match wins over a code that happens to be digits.
-            exact = [s for s in rows if key.isdigit() and s.id == int(key)] or rows
+            # An id (or uid) match wins over a code that happens to look like one.
+            exact = [s for s in rows if s.id == by_id] or rows
             self._cache[key] = exact[0] if exact else None
         return self._cache[key]
 

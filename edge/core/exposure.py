@@ -2,7 +2,8 @@
 
 A sample's value holds until the next sample arrives (sample-and-hold), so a late or missing poll neither drops
 exposure nor counts a value twice. The integral is kept in fixed buckets: memory is bounded by window / bucket
-whatever the poll rate (an 8-hour window at a 1 s poll would otherwise keep 28,800 samples per gas).
+whatever the poll rate (an 8-hour window at a 1 s poll would otherwise keep 28,800 samples per gas), and the
+sum of the buckets is kept as a running total so that asking for the average costs O(1), not O(window / bucket).
 """
 
 from __future__ import annotations
@@ -29,17 +30,24 @@ class ExposureWindow:
         self.bucket_s = bucket_s
         self._buckets: deque[list[float]] = deque()  # [bucket index, integral of value·s], oldest first
         self._last: tuple[float, float] | None = None  # (time, held value)
+        self._total = 0.0  # sum of the kept buckets' integrals
+        self._evicted = 0  # buckets evicted since the total was last summed afresh
 
     def add(self, at: float, value: float) -> bool:
         """Record a sample; a sample older than the last one is ignored (returns False). Negatives count as 0."""
-        value = max(0.0, value)
-        if self._last is not None:
-            last_at, held = self._last
+        if not value > 0.0:  # negatives (and NaN) count as 0
+            value = 0.0
+        last = self._last
+        if last is not None:
+            last_at, held = last
             if at < last_at:
                 return False
-            self._integrate(last_at, at, held)
+            if held > 0.0 and at > last_at:
+                self._integrate(last_at, at, held)
         self._last = (at, value)
-        self._evict(at)
+        buckets = self._buckets
+        if buckets and buckets[0][0] < self._first_index(at):
+            self._evict(at)
         return True
 
     def average(self, now: float) -> float:
@@ -47,7 +55,16 @@ class ExposureWindow:
         if self._last is None:
             return 0.0
         first = self._first_index(now)
-        total = sum(integral for index, integral in self._buckets if index >= first)
+        total = self._total
+        # Buckets that have left the window since the last sample are still kept (``average`` changes nothing);
+        # they are the oldest ones, so only those few are walked.
+        for index, integral in self._buckets:
+            if index >= first:
+                break
+            total -= integral
+        else:
+            total = 0.0  # no bucket is left in the window: exactly nothing, not the running total's residue
+        total = max(total, 0.0)  # integrals are never negative, whatever the rounding
         last_at, held = self._last
         start = max(last_at, first * self.bucket_s)
         if now > start:
@@ -63,16 +80,24 @@ class ExposureWindow:
         while start < end and value > 0:
             index = math.floor(start / self.bucket_s)
             stop = min(end, (index + 1) * self.bucket_s)
+            integral = value * (stop - start)
             if self._buckets and self._buckets[-1][0] == index:
-                self._buckets[-1][1] += value * (stop - start)
+                self._buckets[-1][1] += integral
             else:
-                self._buckets.append([index, value * (stop - start)])
+                self._buckets.append([index, integral])
+            self._total += integral
             start = stop
 
     def _evict(self, now: float) -> None:
         first = self._first_index(now)
         while self._buckets and self._buckets[0][0] < first:
-            self._buckets.popleft()
+            self._total -= self._buckets.popleft()[1]
+            self._evicted += 1
+        # Subtracting leaves rounding residue in the running total: sum the buckets afresh once they have all
+        # turned over (amortized O(1)), so the error never accumulates beyond one window's worth of additions.
+        if self._evicted > len(self._buckets):
+            self._total = math.fsum(integral for _index, integral in self._buckets)
+            self._evicted = 0
 
     def __len__(self) -> int:
         """How many buckets are kept (bounded by window / bucket + 2)."""

@@ -7,13 +7,14 @@ that is missing, late or faulty is never taken as "safe". All times are monotoni
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from edge.core.exposure import STEL_WINDOW_S, TWA_WINDOW_S, ExposureWindow
 from edge.core.limits import Band, Conditions, Gas, GasLimit, LimitError, Unit, to_limit_unit
+from edge.core.trend import TrendWindow
 
 
 class ReadingStatus(StrEnum):
@@ -30,9 +31,12 @@ class ReadingStatus(StrEnum):
 VALID_STATUSES = frozenset({ReadingStatus.OK, ReadingStatus.OVER_RANGE})
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One gas reading as polled; ``at`` is monotonic seconds, ``temperature_c`` the measured air temperature."""
+class Reading(NamedTuple):
+    """One gas reading as polled; ``at`` is monotonic seconds, ``temperature_c`` the measured air temperature.
+
+    A named tuple rather than a frozen dataclass: just as immutable, and several times cheaper to build, which
+    matters because one is built for every gas of every poll.
+    """
 
     gas: Gas
     value: float
@@ -75,12 +79,12 @@ class GasMonitorConfig:
         return self.stale_after_polls * self.poll_interval_s
 
 
-@dataclass(frozen=True, slots=True)
-class GasReport:
+class GasReport(NamedTuple):
     """One gas at one instant.
 
     ``level`` is what the space shows now; ``gas_level`` is the alarm level of the last valid reading, held
-    through a fault or a gap because an unknown concentration is not a safe one.
+    through a fault or a gap because an unknown concentration is not a safe one. (An immutable named tuple, like
+    :class:`Reading`: one is built for every gas on every evaluation.)
     """
 
     gas: Gas
@@ -135,6 +139,8 @@ class GasState:
 
 def next_level(limit: GasLimit, current: Level, value: float) -> Level:
     """The alarm level after ``value``: escalate at once, de-escalate only past the deadband (no chatter)."""
+    if current is Level.NORMAL and limit.level1.contains(value):
+        return Level.NORMAL  # the common case, decided early: level 1 lies within level 2 (GasLimit checks it)
     raw = _band_level(limit.level1, limit.level2, value)
     if _RANK[raw] >= _RANK[current]:
         return raw
@@ -153,19 +159,6 @@ def _shrink(band: Band, by: float) -> Band:
     return Band(None if band.low is None else band.low + by, None if band.high is None else band.high - by)
 
 
-def trend_slope(samples: deque[tuple[float, float]]) -> float | None:
-    """Least-squares slope (units per second) of ``(time, value)`` samples; ``None`` with fewer than 3."""
-    n = len(samples)
-    if n < 3:
-        return None
-    mean_t = sum(t for t, _ in samples) / n
-    mean_v = sum(v for _, v in samples) / n
-    var = sum((t - mean_t) ** 2 for t, _ in samples)
-    if var == 0:
-        return None
-    return sum((t - mean_t) * (v - mean_v) for t, v in samples) / var
-
-
 @dataclass(slots=True)
 class _Track:
     """Everything remembered about one gas of the space."""
@@ -173,6 +166,8 @@ class _Track:
     limit: GasLimit
     stel: ExposureWindow | None
     twa: ExposureWindow | None
+    trend: TrendWindow
+    name: str  # the gas as reasons name it
     gas_level: Level = Level.NORMAL
     value: float | None = None
     last_at: float | None = None  # last reading of any status
@@ -180,7 +175,6 @@ class _Track:
     status: ReadingStatus | None = None
     detector: str = ""
     in_range_since: float | None = None
-    trend: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=512))
     note: str = ""  # why the last reading was not usable, when it was not
 
 
@@ -194,11 +188,14 @@ class GasMonitor:
         self.config = config or GasMonitorConfig()
         self.started_at = started_at
         c = self.config
+        self._stale_after_s = c.stale_after_s
         self._tracks = {
             gas: _Track(
                 limit,
                 ExposureWindow(STEL_WINDOW_S, c.stel_bucket_s) if limit.stel is not None else None,
                 ExposureWindow(TWA_WINDOW_S, c.twa_bucket_s) if limit.twa is not None else None,
+                TrendWindow(c.trend_window_s),
+                limit.gas.name,
             )
             for gas, limit in limits.items()
         }
@@ -210,21 +207,26 @@ class GasMonitor:
     def observe(self, reading: Reading) -> bool:
         """Take one reading; False if the space does not monitor that gas or the reading is older than the last."""
         track = self._tracks.get(reading.gas)
-        if track is None or (track.last_at is not None and reading.at < track.last_at):
+        at = reading.at
+        if track is None or (track.last_at is not None and at < track.last_at):
             return False
         status, track.note = reading.status, ""
         value: float | None = None
         if status in VALID_STATUSES:
-            try:
-                conditions = self.config.conditions
-                if reading.temperature_c is not None:
-                    conditions = Conditions(reading.temperature_c, conditions.pressure_kpa)
-                value = to_limit_unit(reading.value, reading.unit, track.limit, conditions, self.config.lel_pct_vol)
-            except LimitError as exc:
-                # A reading the gateway cannot interpret is no reading at all: a fault, never "safe".
-                status, track.note = ReadingStatus.FAULT, f"unusable reading: {exc}"
-        gap = track.last_valid_at is not None and reading.at - track.last_valid_at > self.config.stale_after_s
-        track.last_at, track.status, track.detector = reading.at, status, reading.detector
+            if reading.unit == track.limit.unit:
+                value = reading.value  # already in the limit's unit: nothing to convert
+            else:
+                try:
+                    conditions = self.config.conditions
+                    if reading.temperature_c is not None:
+                        conditions = Conditions(reading.temperature_c, conditions.pressure_kpa)
+                    value = to_limit_unit(reading.value, reading.unit, track.limit, conditions,
+                                          self.config.lel_pct_vol)
+                except LimitError as exc:
+                    # A reading the gateway cannot interpret is no reading at all: a fault, never "safe".
+                    status, track.note = ReadingStatus.FAULT, f"unusable reading: {exc}"
+        gap = track.last_valid_at is not None and at - track.last_valid_at > self._stale_after_s
+        track.last_at, track.status, track.detector = at, status, reading.detector
         if value is None:
             track.in_range_since = None
             return True
@@ -232,18 +234,19 @@ class GasMonitor:
             track.gas_level = Level.LEVEL2
         else:
             track.gas_level = next_level(track.limit, track.gas_level, value)
-        track.value, track.last_valid_at = value, reading.at
-        for window in (track.stel, track.twa):
-            if window is not None:
-                window.add(reading.at, value)
-        track.trend.append((reading.at, value))
-        while track.trend and track.trend[0][0] < reading.at - self.config.trend_window_s:
-            track.trend.popleft()
-        stel_over, twa_over = self._exposure_over(track, reading.at)
-        if status != ReadingStatus.OK or track.gas_level != Level.NORMAL or stel_over or twa_over:
+        track.value, track.last_valid_at = value, at
+        if track.stel is not None:
+            track.stel.add(at, value)
+        if track.twa is not None:
+            track.twa.add(at, value)
+        track.trend.add(at, value)
+        # The exposure averages matter only when everything else says "in range" and the gas has such limits.
+        exposed = track.stel is not None or track.twa is not None
+        if (status != ReadingStatus.OK or track.gas_level is not Level.NORMAL
+                or (exposed and any(self._exposure_over(track, at)))):
             track.in_range_since = None
         elif track.in_range_since is None or gap:
-            track.in_range_since = reading.at
+            track.in_range_since = at
         return True
 
     def evaluate(self, now: float) -> GasState:
@@ -251,9 +254,17 @@ class GasMonitor:
         return GasState(self.space, now, {gas: self._report(track, now) for gas, track in self._tracks.items()})
 
     def _exposure_over(self, track: _Track, now: float) -> tuple[bool, bool]:
-        lim = track.limit
+        return self._over(track, *self._exposure(track, now))
+
+    @staticmethod
+    def _exposure(track: _Track, now: float) -> tuple[float | None, float | None]:
         stel = track.stel.average(now) if track.stel is not None else None
         twa = track.twa.average(now) if track.twa is not None else None
+        return stel, twa
+
+    @staticmethod
+    def _over(track: _Track, stel: float | None, twa: float | None) -> tuple[bool, bool]:
+        lim = track.limit
         return (
             stel is not None and lim.stel is not None and stel > lim.stel,
             twa is not None and lim.twa is not None and twa > lim.twa,
@@ -261,11 +272,11 @@ class GasMonitor:
 
     def _report(self, t: _Track, now: float) -> GasReport:
         lim, cfg = t.limit, self.config
-        name, unit = lim.gas.name, lim.unit
+        name, unit = t.name, lim.unit
         reasons: list[str] = []
         fault: ReadingStatus | None = None
         since_last = now - (t.last_at if t.last_at is not None else self.started_at)
-        if since_last > cfg.stale_after_s:
+        if since_last > self._stale_after_s:
             level = Level.STALE
             who = f" from {t.detector}" if t.detector else ""
             reasons.append(
@@ -289,9 +300,8 @@ class GasMonitor:
                 else f"outside the {t.gas_level} range {band} {unit}"
             )
             reasons.append(f"{name} {t.value:.3g} {unit}{over} {where} ({lim.source})")
-        stel = t.stel.average(now) if t.stel is not None else None
-        twa = t.twa.average(now) if t.twa is not None else None
-        stel_over, twa_over = self._exposure_over(t, now)
+        stel, twa = self._exposure(t, now)
+        stel_over, twa_over = self._over(t, stel, twa)
         if stel_over:
             reasons.append(f"{name} 15-min average {stel:.3g} {unit} above PC-STEL {lim.stel:g} {unit} ({lim.source})")
         if twa_over:
@@ -319,7 +329,7 @@ class GasMonitor:
 
     def _rising(self, t: _Track) -> bool:
         """Moving toward the nearer level-1 bound fast enough to reach it within the horizon (or already past)."""
-        slope = trend_slope(t.trend)
+        slope = t.trend.slope()
         if slope is None or t.value is None:
             return False
         band = t.limit.level1

@@ -25,7 +25,7 @@ import structlog
 
 from edge.clocktrust import ClockKeeper
 from edge.config import EdgeConfig, trusted_keys
-from edge.core.alarms import AlarmError, AlarmSet
+from edge.core.alarms import ACK_NEEDS_CLEAR, AlarmError, AlarmSet
 from edge.core.clock import Now
 from edge.core.session_io import EntrantIn, EntrantOut, EntryConfirmed, RecordAlarm, SessionInput, Tick
 from edge.daemon import records
@@ -106,6 +106,8 @@ class Daemon:
         self.console: Any = None
         self.ops: OpsServer | None = None
         self.pinger: WatchdogPinger | None = None
+        self.radio: Any = None  # edge.daemon.ble.PadlockRadio, when a padlock has a radio backend
+        self.held_acks: dict[int, str] = {}  # alarm id → who acknowledged from afar while the gas was still out
         self._records_total = self.metrics.counter("safegrid_edge_records_total", "Records stored, by kind", ["kind"])
         self._polls_total = self.metrics.counter("safegrid_edge_polls_total", "Detector polls, by outcome",
                                                  ["detector", "outcome"])
@@ -141,6 +143,7 @@ class Daemon:
             assert isinstance(profile, OutputModuleProfile)
             self.output_modules[m.id] = OutputModuleLink(m, buses[m.bus], profile, self._on_input)
         restored_actions = self._restore(saved, now)
+        self._open_radio(key)
         for s in cfg.spaces:
             self.spaces.setdefault(s.id, SpaceRunner(s, self.alarms, [d for d in self.detectors.values()
                                                                       if d.space == s.id], now))
@@ -162,6 +165,8 @@ class Daemon:
             module.start()
         for detector in self.detectors.values():
             detector.start()
+        if self.radio is not None:
+            await self.radio.start()
         self._critical.append(self._tasks["core-tick"].start(self._tick_loop))
         self._tasks["ledger-summary"].start(self._ledger_loop)
         if cfg.ops.console:
@@ -242,11 +247,26 @@ class Daemon:
             self.downlink.register(kind, handler)
         self.downlink.start()
 
+    def _open_radio(self, key: Any) -> None:
+        """The radio link to padlocks with a backend (after the restore: the watchers start at the stored cursors)."""
+        if self.radio is not None or not any(p.backend for p in self.config.padlocks):
+            return
+        from edge.daemon.ble import PadlockRadio
+        from edge.drivers.ble import TimeSetSigner
+
+        self.radio = PadlockRadio(self.config.padlocks, relay=self.relay_audit,
+                                  cursor_of=lambda lock: self.audit.locks[lock].cursor,
+                                  time_signer=TimeSetSigner(key, self.clock_keeper.for_padlock), fallback=self.pushes)
+        self.pushes = self.radio
+
     async def stop(self) -> None:
         """Stop every task, save the state, close the stores. Safe to call twice."""
         self.notifier.stopping("stopping")
         if self.pinger is not None:
             await self.pinger.stop()
+        if self.radio is not None:  # first: its watchers hand entries to the journal
+            await self.radio.stop()
+            self.pushes, self.radio = self.radio.fallback, None
         for closer in (self.console, self.ops):
             if closer is not None:
                 await closer.close()
@@ -366,6 +386,7 @@ class Daemon:
                     now = self.now()
                     actions = runner.session.handle(runner.gas_update(now), now)
                     await self.executor.execute(runner, actions, now)
+            await self._apply_held_acks()
             self.health.report("core", True, "ticking")
             await asyncio.sleep(interval)
 
@@ -427,6 +448,33 @@ class Daemon:
     async def acknowledge(self, alarm_id: int, by: str) -> None:
         """Acknowledge a latched alarm; AlarmError if refused (unknown, or a level-2 gas still out of range)."""
         await self._alarm_op(alarm_id, lambda now: self.alarms.acknowledge(alarm_id, by, now))
+
+    async def acknowledge_when_clear(self, alarm_id: int, by: str) -> bool:
+        """A remote acknowledgement (the attendant through the cloud): applied now, or — for an alarm that may
+        be acknowledged only once its condition cleared (a level-2 gas) — held and applied when it clears.
+        Returns whether it was applied now; AlarmError when it is refused for any other reason."""
+        try:
+            await self.acknowledge(alarm_id, by)
+            return True
+        except AlarmError:
+            alarm = next((a for a in self.alarms.open_alarms() if a.id == alarm_id), None)
+            if alarm is None or not alarm.active or alarm.key.kind not in ACK_NEEDS_CLEAR:
+                raise
+        self.held_acks[alarm_id] = by
+        assert self.journal is not None
+        await self.journal.write([records.event("alarm_ack_held", space=alarm.key.space, alarm_id=alarm_id,
+                                                by=records.text(by))], self.now().wall * 1000)
+        return False
+
+    async def _apply_held_acks(self) -> None:
+        for alarm_id, by in list(self.held_acks.items()):
+            alarm = next((a for a in self.alarms.open_alarms() if a.id == alarm_id), None)
+            if alarm is None or alarm.acknowledged:
+                del self.held_acks[alarm_id]
+            elif not alarm.active:
+                del self.held_acks[alarm_id]
+                with contextlib.suppress(AlarmError):  # raced with another acknowledgement
+                    await self.acknowledge(alarm_id, by)
 
     async def mute(self, alarm_id: int, by: str, seconds: float) -> None:
         await self._alarm_op(alarm_id, lambda now: self.alarms.mute(alarm_id, by, now, seconds))
@@ -505,6 +553,7 @@ class Daemon:
                              "entrants": sorted(r.session.entrants), "deadline": r.session.deadline,
                              "permit": r.session.permit.permit_id if r.session.permit else None}
                        for sid, r in self.spaces.items()},
+            "padlocks": self.radio.status() if self.radio is not None else {},
             "alarms": [{"id": a.id, "kind": a.key.kind.value, "space": a.key.space, "subject": a.key.subject,
                         "active": a.active, "acknowledged_by": a.acknowledged_by, "reason": a.reason}
                        for a in self.alarms.open_alarms()],

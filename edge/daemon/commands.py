@@ -1,10 +1,10 @@
 """What the daemon does with each verified cloud command (the gate in ``edge.downlink`` has checked it).
 
 ``permit_issued`` and ``permit_revoked`` become session inputs of the permit's space; ``alarm_ack`` acknowledges
-a latched alarm for the named attendant; ``time`` makes the clock trusted; ``revocation_list`` and
-``trust_list_update`` are pushed to the padlocks — deferred on a padlock whose session is open, so nothing the
-cloud sends can bar the way out of people inside. A refusal raises :class:`~edge.errors.EdgeError` with a code,
-which the downlink reports to the cloud as the command's result.
+a latched alarm for the named attendant (a level-2 gas alarm once the gas is back in range); ``time`` makes the
+clock trusted; ``revocation_list`` and ``trust_list_update`` are pushed to the padlocks — deferred on a padlock
+whose session is open, so nothing the cloud sends can bar the way out of people inside. A refusal raises
+:class:`~edge.errors.EdgeError` with a code, which the downlink reports to the cloud as the command's result.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class CloudCommands:
         except ValueError:
             raise EdgeError(f"no alarm {command.body.alarm_id}", code="unknown_alarm", field="alarm_id") from None
         try:
-            await self.daemon.acknowledge(alarm_id, command.body.by)
+            await self.daemon.acknowledge_when_clear(alarm_id, command.body.by)  # a level-2 gas: once it is back
         except AlarmError as exc:
             raise EdgeError(str(exc), code="refused", field="alarm_id") from None
 

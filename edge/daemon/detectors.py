@@ -46,6 +46,9 @@ _STATUS = {
     WireStatus.NOT_FITTED: ReadingStatus.FAULT,  # a gas the space needs but nobody measures is no reading
     WireStatus.UNDER_RANGE: ReadingStatus.FAULT,  # below zero by more than the zero band: a sensor problem
 }
+# By wire name: a dict lookup per reading instead of an enum construction (this runs for every gas of every poll).
+_GAS_BY_NAME = {g.value: g for g in Gas}
+_UNIT_BY_NAME = {u.value: u for u in Unit}
 
 
 def day_to_wall(day: date | None) -> int | None:
@@ -89,6 +92,7 @@ class DetectorLink:
         self._settings_due = 0.0
         self._heartbeat: int | None = None
         self._heartbeat_changed = time.monotonic()
+        self._due_cache: tuple[tuple[GasSettings, ...] | None, tuple[int | None, int | None]] | None = None
 
     def start(self) -> None:
         self.poller.start()
@@ -131,10 +135,8 @@ class DetectorLink:
         frozen = self.heartbeat_frozen(at)
         out = []
         for r in snapshot.readings:
-            try:
-                gas = Gas(r.gas)
-                unit = Unit(r.unit)
-            except ValueError:
+            gas, unit = _GAS_BY_NAME.get(r.gas), _UNIT_BY_NAME.get(r.unit)
+            if gas is None or unit is None:
                 continue  # a channel the core has no limits for (a vendor's extra gas)
             status = ReadingStatus.FAULT if frozen else _STATUS[r.status]
             value = r.value
@@ -146,13 +148,23 @@ class DetectorLink:
     def health(self, now: Now) -> DetectorHealth:
         """Whether the detector can vouch for entry now: maintenance dates from its registers, fault status."""
         snapshot = self.snapshot
-        cal = bump = None
-        if self.settings is not None:
-            cal = min((d for s in self.settings if (d := day_to_wall(s.calibration_due_on)) is not None), default=None)
-            bump = min((d for s in self.settings if (d := day_to_wall(s.bump_due_on)) is not None), default=None)
+        cal, bump = self._due_dates(self.settings)
         fault = (self.comm_fault or snapshot is None or snapshot.status.fault or snapshot.status.warmup
                  or self.heartbeat_frozen(now.mono))
         return DetectorHealth(self.id, frozenset(self.gases), cal, bump, fault)
+
+    def _due_dates(self, settings: tuple[GasSettings, ...] | None) -> tuple[int | None, int | None]:
+        """The earliest calibration and bump-test due dates (wall seconds), worked out once per settings read:
+        health is asked after every poll, the settings change only when the static registers are read again."""
+        cached = self._due_cache
+        if cached is not None and cached[0] is settings:
+            return cached[1]
+        cal = bump = None
+        if settings is not None:
+            cal = min((d for s in settings if (d := day_to_wall(s.calibration_due_on)) is not None), default=None)
+            bump = min((d for s in settings if (d := day_to_wall(s.bump_due_on)) is not None), default=None)
+        self._due_cache = (settings, (cal, bump))
+        return cal, bump
 
     def setpoint_warnings(self, limits: dict[Gas, GasLimit], temperature_c: float, pressure_kpa: float,
                           lel_pct_vol: float | None) -> list[ConfigWarning]:

@@ -9,18 +9,30 @@ value writes that stale number to the value register beside the fault bit; it de
 Status of a reading, first rule that applies: a sentinel word (fault, not fitted, over/under range: no value);
 the sensor's or the device's fault bit (fault: no value); warm-up, then calibrating (value kept but not to be
 trusted); beyond the measuring range (over/under range: value kept); otherwise ok.
+
+Decoding runs on every poll, so what a profile says about its registers (addresses, bit masks, sentinel words,
+raw limits) is worked out once per profile into a :class:`_DecodePlan` and reused; and since a detector in steady
+air shows the same words poll after poll, the (immutable) reading decoded from a gas's words is reused too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from protocols.errors import ProfileError
 from protocols.gasprofile.identification import identity_from_registers, identity_to_registers
-from protocols.gasprofile.model import DateRef, DetectorProfile, GasChannel, SensorStatusBits, SetPointRef
+from protocols.gasprofile.model import (
+    IDENTITY_FIELDS,
+    DateRef,
+    DetectorProfile,
+    GasChannel,
+    RegisterRef,
+    SensorStatusBits,
+    SetPointRef,
+)
 from protocols.gasprofile.readings import (
     DetectorSnapshot,
     DeviceStatus,
@@ -58,23 +70,131 @@ def _require_detector(profile: Any) -> DetectorProfile:
 def classify(gas: GasChannel, word: int, *, fault: bool, warmup: bool, calibrating: bool
              ) -> tuple[float | None, ReadingStatus]:
     """The value and status a value-register word stands for, given the fault/warm-up/calibrating flags."""
-    for sentinel in gas.sentinels:
-        if sentinel.word == word:
-            return None, ReadingStatus(sentinel.status)
-    if fault:
-        return None, ReadingStatus.FAULT
-    raw = to_signed(word) if gas.type == "int16" else word
-    value = raw / gas.scale
-    low, high = gas.raw_limits
-    if warmup:
-        return value, ReadingStatus.WARMUP
-    if calibrating:
-        return value, ReadingStatus.CALIBRATING
-    if raw > high:
-        return value, ReadingStatus.OVER_RANGE
-    if raw < low:
-        return value, ReadingStatus.UNDER_RANGE
-    return value, ReadingStatus.OK
+    return _Channel.of(gas).classify(word, fault, warmup, calibrating)
+
+
+@dataclass(frozen=True, slots=True)
+class _Channel:
+    """How one gas channel's value word reads: sentinel words (the first listed wins), sign, scale, range."""
+
+    sentinels: dict[int, ReadingStatus]
+    signed: bool
+    scale: int
+    low: int
+    high: int
+
+    @classmethod
+    def of(cls, gas: GasChannel) -> _Channel:
+        sentinels: dict[int, ReadingStatus] = {}
+        for sentinel in gas.sentinels:
+            sentinels.setdefault(sentinel.word, ReadingStatus(sentinel.status))
+        low, high = gas.raw_limits
+        return cls(sentinels, gas.type == "int16", gas.scale, low, high)
+
+    def classify(self, word: int, fault: bool, warmup: bool, calibrating: bool) -> tuple[float | None, ReadingStatus]:
+        sentinel = self.sentinels.get(word)
+        if sentinel is not None:
+            return None, sentinel
+        if fault:
+            return None, ReadingStatus.FAULT
+        raw = to_signed(word) if self.signed else word
+        value = raw / self.scale
+        if warmup:
+            return value, ReadingStatus.WARMUP
+        if calibrating:
+            return value, ReadingStatus.CALIBRATING
+        if raw > self.high:
+            return value, ReadingStatus.OVER_RANGE
+        if raw < self.low:
+            return value, ReadingStatus.UNDER_RANGE
+        return value, ReadingStatus.OK
+
+
+def _mask(bit: int | None) -> int:
+    return 0 if bit is None else 1 << bit
+
+
+@dataclass(frozen=True, slots=True)
+class _GasPlan:
+    name: str
+    unit: str
+    value_key: str  # the profile key an error names
+    status_key: str
+    value: tuple[int, int]  # (function, address)
+    status: tuple[int, int] | None
+    masks: tuple[int, int, int, int, int, int]  # fault, warmup, calibrating, alarm1, alarm2, calibration_due
+    channel: _Channel
+    # (value word, status word, device fault, device warm-up) → the reading they decode to; bounded, see _remember
+    decoded: dict[tuple[int, int, bool, bool], GasReading]
+
+
+@dataclass(frozen=True, slots=True)
+class _DecodePlan:
+    """A profile's registers as decoding needs them, worked out once (profiles are immutable)."""
+
+    profile: DetectorProfile
+    status: tuple[int, int] | None
+    status_masks: tuple[int, int, int]  # fault, warmup, calibration_due
+    heartbeat: tuple[int, int] | None
+    gases: tuple[_GasPlan, ...]
+    settings_registers: tuple[tuple[int, frozenset[int]], ...]  # (function, addresses) of set-points and dates
+    identity_registers: tuple[tuple[int, frozenset[int]], ...]
+
+    @classmethod
+    def of(cls, profile: DetectorProfile) -> _DecodePlan:
+        def where(ref: RegisterRef) -> tuple[int, int]:
+            return profile.function_of(ref), ref.address
+
+        def where_any(ref: RegisterRef | None) -> tuple[int, int] | None:
+            return None if ref is None else where(ref)
+
+        device, bits = profile.device, profile.sensor_status_bits
+        gases = []
+        for name, gas in profile.gases.items():
+            b = bits if gas.status is not None else NO_BITS
+            masks = (_mask(b.fault), _mask(b.warmup), _mask(b.calibrating), _mask(b.alarm1), _mask(b.alarm2),
+                     _mask(b.calibration_due))
+            gases.append(_GasPlan(name, gas.unit, f"gases.{name}.value", f"gases.{name}.status", where(gas.value),
+                                  where_any(gas.status), masks, _Channel.of(gas), {}))
+        settings = [(profile.function_of(r), r.address, r.width if isinstance(r, DateRef) else 1)
+                    for g in profile.gases.values() for r in _settings_refs(g)]
+        texts = [getattr(profile.identification.registers, f) for f in IDENTITY_FIELDS]
+        identity = [(profile.function_of(r), r.address, r.length) for r in texts if r is not None]
+        sb = device.status_bits
+        return cls(profile, where_any(device.status), (_mask(sb.fault), _mask(sb.warmup), _mask(sb.calibration_due)),
+                   where_any(device.heartbeat), tuple(gases), _by_function(settings), _by_function(identity))
+
+
+def _by_function(spans: list[tuple[int, int, int]]) -> tuple[tuple[int, frozenset[int]], ...]:
+    addresses: dict[int, set[int]] = {}
+    for function, address, width in spans:
+        addresses.setdefault(function, set()).update(range(address, address + width))
+    return tuple((function, frozenset(a)) for function, a in addresses.items())
+
+
+def _all_read(regs: Registers, registers: tuple[tuple[int, frozenset[int]], ...]) -> bool:
+    """Whether every one of ``registers`` was read (a set comparison per function, done in C)."""
+    empty: dict[int, int] = {}
+    return bool(registers) and all(regs.image.get(fn, empty).keys() >= addresses for fn, addresses in registers)
+
+
+_PLANS: dict[int, _DecodePlan] = {}
+_MAX_PLANS = 64  # a gateway knows a handful of profiles; the cap only bounds memory against misuse
+
+
+def _plan(profile: DetectorProfile) -> _DecodePlan:
+    plan = _PLANS.get(id(profile))
+    if plan is None or plan.profile is not profile:  # an id is reused only after its profile is gone
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        plan = _PLANS[id(profile)] = _DecodePlan.of(profile)
+    return plan
+
+
+def _word(regs: Registers, where: tuple[int, int], key: str) -> int:
+    table = regs.image.get(where[0])
+    word = None if table is None else table.get(where[1])
+    return regs.words(where[0], where[1], 1, key)[0] if word is None else word  # the slow path names what is missing
 
 
 def decode_detector(profile: DetectorProfile, blocks: Mapping[Any, Sequence[int]]) -> DetectorSnapshot:
@@ -83,54 +203,59 @@ def decode_detector(profile: DetectorProfile, blocks: Mapping[Any, Sequence[int]
     Live registers (status, heartbeat, values) must all be present; set-points/dates and identification are
     decoded when all of theirs were read, else left ``None``. Anything malformed raises ``ProfileError``.
     """
-    profile = _require_detector(profile)
+    plan = _plan(_require_detector(profile))
     regs = Registers(image_from_blocks(blocks))
-    status = _device_status(profile, regs)
-    heartbeat = None
-    if profile.device.heartbeat is not None:
-        ref = profile.device.heartbeat
-        heartbeat = regs.words(profile.function_of(ref), ref.address, 1, "device.heartbeat")[0]
-    readings = tuple(_reading(profile, name, gas, regs, status) for name, gas in profile.gases.items())
-    return DetectorSnapshot(profile=profile.id, status=status, heartbeat=heartbeat, readings=readings,
-                            settings=_settings(profile, regs), identity=identity_from_registers(profile, regs))
+    status = _device_status(plan, regs)
+    heartbeat = None if plan.heartbeat is None else _word(regs, plan.heartbeat, "device.heartbeat")
+    readings = tuple(_reading(gas, regs, status) for gas in plan.gases)
+    settings = None
+    if _all_read(regs, plan.settings_registers):
+        settings = tuple(_gas_settings(plan.profile, name, gas, regs) for name, gas in plan.profile.gases.items())
+    identity = None
+    if _all_read(regs, plan.identity_registers):
+        identity = identity_from_registers(plan.profile, regs)
+    return DetectorSnapshot(profile=plan.profile.id, status=status, heartbeat=heartbeat, readings=readings,
+                            settings=settings, identity=identity)
 
 
-def _device_status(profile: DetectorProfile, regs: Registers) -> DeviceStatus:
-    ref = profile.device.status
-    if ref is None:
+def _device_status(plan: _DecodePlan, regs: Registers) -> DeviceStatus:
+    if plan.status is None:
         return DeviceStatus()
-    word = regs.words(profile.function_of(ref), ref.address, 1, "device.status")[0]
-    bits = profile.device.status_bits
-    return DeviceStatus(fault=_flag(word, bits.fault), warmup=_flag(word, bits.warmup),
-                        calibration_due=_flag(word, bits.calibration_due))
+    word = _word(regs, plan.status, "device.status")
+    fault, warmup, calibration_due = plan.status_masks
+    return DeviceStatus(fault=bool(word & fault), warmup=bool(word & warmup),
+                        calibration_due=bool(word & calibration_due))
 
 
-def _reading(profile: DetectorProfile, name: str, gas: GasChannel, regs: Registers, device: DeviceStatus
-             ) -> GasReading:
-    key = f"gases.{name}"
-    word = regs.words(profile.function_of(gas.value), gas.value.address, 1, f"{key}.value")[0]
-    status_word, bits = 0, NO_BITS
-    if gas.status is not None:
-        status_word = regs.words(profile.function_of(gas.status), gas.status.address, 1, f"{key}.status")[0]
-        bits = profile.sensor_status_bits
-    value, status = classify(gas, word, fault=_flag(status_word, bits.fault) or device.fault,
-                             warmup=_flag(status_word, bits.warmup) or device.warmup,
-                             calibrating=_flag(status_word, bits.calibrating))
-    return GasReading(gas=name, unit=gas.unit, value=value, status=status,
-                      alarm1=_flag(status_word, bits.alarm1), alarm2=_flag(status_word, bits.alarm2),
-                      calibration_due=_flag(status_word, bits.calibration_due))
+def _reading(gas: _GasPlan, regs: Registers, device: DeviceStatus) -> GasReading:
+    word = _word(regs, gas.value, gas.value_key)
+    status_word = 0 if gas.status is None else _word(regs, gas.status, gas.status_key)
+    key = (word, status_word, device.fault, device.warmup)
+    reading = gas.decoded.get(key)
+    if reading is None:
+        fault, warmup, calibrating, alarm1, alarm2, calibration_due = gas.masks
+        value, status = gas.channel.classify(word, bool(status_word & fault) or device.fault,
+                                             bool(status_word & warmup) or device.warmup,
+                                             bool(status_word & calibrating))
+        reading = GasReading(gas=gas.name, unit=gas.unit, value=value, status=status,
+                             alarm1=bool(status_word & alarm1), alarm2=bool(status_word & alarm2),
+                             calibration_due=bool(status_word & calibration_due))
+        _remember(gas.decoded, key, reading)
+    return reading
+
+
+_MAX_DECODED = 512  # per gas channel: steady air repeats a few words; a drifting value just refills the memo
+
+
+def _remember(memo: dict[tuple[int, int, bool, bool], GasReading], key: tuple[int, int, bool, bool],
+              reading: GasReading) -> None:
+    if len(memo) >= _MAX_DECODED:
+        memo.clear()
+    memo[key] = reading
 
 
 def _settings_refs(gas: GasChannel) -> list[SetPointRef | DateRef]:
     return [r for r in (gas.alarm1, gas.alarm2, gas.calibration, gas.bump_test) if r is not None]
-
-
-def _settings(profile: DetectorProfile, regs: Registers) -> tuple[GasSettings, ...] | None:
-    refs = [r for g in profile.gases.values() for r in _settings_refs(g)]
-    width = {id(r): r.width if isinstance(r, DateRef) else 1 for r in refs}
-    if not refs or not all(regs.has(profile.function_of(r), r.address, width[id(r)]) for r in refs):
-        return None
-    return tuple(_gas_settings(profile, name, gas, regs) for name, gas in profile.gases.items())
 
 
 def _gas_settings(profile: DetectorProfile, name: str, gas: GasChannel, regs: Registers) -> GasSettings:

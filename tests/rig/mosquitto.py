@@ -13,16 +13,25 @@ START_TIMEOUT_S = 10.0
 class MosquittoBroker:
     """One broker process. ``stop()``/``kill()`` then ``start()`` brings it back on the SAME port."""
 
-    def __init__(self, binary: str, workdir: Path, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, binary: str, workdir: Path, host: str = "127.0.0.1", port: int | None = None,
+                 config_text: str | None = None) -> None:
+        """``config_text``: the whole config instead of the default one; it must open a listener on
+        ``host``:``port`` (give ``port``), which is where start() waits for the broker."""
+        if config_text is not None and port is None:
+            raise ValueError("a custom config needs the port its listener opens")
         self.binary = binary
         self.workdir = workdir
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.config_path = workdir / "mosquitto.conf"
+        self._config_text = config_text
         self._process = ManagedProcess("mosquitto", workdir / "mosquitto.log")
         self._write_config()
 
     def _write_config(self) -> None:
+        if self._config_text is not None:
+            self.config_path.write_text(self._config_text)
+            return
         # Anonymous access only on this private loopback listener of a throwaway test broker.
         # Logging goes to stderr (captured into the log file by us) because, started as root,
         # mosquitto drops to its own user and could not write into our temp dir.

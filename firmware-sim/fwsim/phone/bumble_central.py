@@ -13,6 +13,7 @@ from fwsim.phone.link import FoundLock, NotificationQueue, advert_for
 from protocols.padlock.gatt import DEFAULT_ATT_MTU, NOTIFY_CHARACTERISTIC_UUID, SERVICE_UUID, WRITE_CHARACTERISTIC_UUID
 
 CONNECT_TIMEOUT_S = 10.0
+DISCONNECT_TIMEOUT_S = 2.0  # a disconnect whose completion never comes must not hang the phone
 
 
 class BumbleLink:
@@ -46,8 +47,8 @@ class BumbleLink:
 
     async def close(self) -> None:
         if not self._queue.lost:
-            with contextlib.suppress(Exception):  # already going away
-                await self.connection.disconnect()
+            with contextlib.suppress(Exception):  # already going away, or the completion never came
+                await asyncio.wait_for(self.connection.disconnect(), DISCONNECT_TIMEOUT_S)
 
 
 class BumbleCentral:
@@ -96,7 +97,8 @@ class BumbleCentral:
                 raise UnexpectedAnswer("the device has no SafeGrid padlock service")
             await peer.subscribe(notifies[0], queue.put)
         except UnexpectedAnswer:
-            await connection.disconnect()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.disconnect(), DISCONNECT_TIMEOUT_S)
             raise
         except Exception as exc:
             if queue.lost:

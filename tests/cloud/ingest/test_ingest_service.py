@@ -14,6 +14,7 @@ from cloud.db.engine import Database
 from cloud.ingest.models import UplinkSummary
 from cloud.ingest.service import IngestResult, Sender, ingest_batch
 from cloud.live.models import LiveSession
+from cloud.permits.ids import space_uid
 from cloud.telemetry.models import LatestReading, Reading
 from cloud.telemetry.sink import Origin, SqlSink
 from protocols.uplink import Ack
@@ -165,6 +166,16 @@ def test_a_gateway_cannot_attach_data_to_another_enterprises_space(database: Dat
     with database.session(write=False) as db:
         assert set(db.execute(select(Reading.space_id)).scalars()) == {None}
         assert db.execute(select(LiveSession.space_id)).scalar_one() is None
+
+
+def test_a_space_named_by_its_wire_uid_is_found_in_the_gateways_enterprise_only(
+        database: Database, world: World, tokens: dict[str, str], clock: Clock) -> None:
+    own, other = space_uid(world["SP1"]).hex(), space_uid(world["SP2"]).hex()
+    ingest(database, world, [telemetry(1, space=own), telemetry(2, space=other)], clock.now)
+    with database.session(write=False) as db:
+        rows = db.execute(select(Reading.seq, Reading.space_id).where(Reading.gas == "H2S")
+                          .order_by(Reading.seq)).all()
+    assert [tuple(r) for r in rows] == [(1, world["SP1"]), (2, None)]
 
 
 def test_sessions_follow_the_gateways_order_not_arrival(database: Database, world: World, tokens: dict[str, str],

@@ -82,3 +82,29 @@ def test_memory_is_bounded(raw: list[tuple[float, float]]) -> None:
     for at, value in sorted(raw):
         w.add(at, value)
     assert len(w) <= 100 / 10 + 2
+
+
+def test_running_total_does_not_drift_over_many_windows() -> None:
+    # 30 windows of irregular samples: the O(1) running total must still match the exact integral.
+    w = ExposureWindow(900.0, 10.0)
+    samples: list[tuple[float, float]] = []
+    at = 0.0
+    for i in range(27_000):
+        at += 0.5 + (i * 7919 % 13) / 10  # 0.5 … 1.7 s apart
+        value = (i * 104729 % 1000) / 7.0  # 0 … 142.7
+        w.add(at, value)
+        samples.append((at, value))
+        if i % 4999 == 0:
+            exact = exact_average(samples, at, 900.0)
+            assert exact - 1e-9 <= w.average(at) <= exact + 142.8 * 10 / 900 + 1e-9
+    assert len(w) <= 900 / 10 + 2
+
+
+@given(samples_st, st.floats(1100, 5000))
+def test_nothing_left_in_the_window_is_exactly_zero(raw: list[tuple[float, float]], gap: float) -> None:
+    w = ExposureWindow(900.0, 10.0)
+    samples = sorted(raw, key=lambda s: s[0])
+    for at, value in samples:
+        w.add(at, value)
+    w.add(samples[-1][0] + 1, 0.0)  # the gas is gone ...
+    assert w.average(samples[-1][0] + 1 + gap) == 0.0  # ... and a window and a bucket later, nothing is left

@@ -16,9 +16,9 @@ from edge.core.gas import (
     Reading,
     ReadingStatus,
     next_level,
-    trend_slope,
 )
 from edge.core.limits import DEFAULT_LIMITS, Band, Conditions, Gas, Unit, space_limits
+from edge.core.trend import trend_slope
 
 H2S, CO, O2 = DEFAULT_LIMITS[Gas.H2S], DEFAULT_LIMITS[Gas.CO], DEFAULT_LIMITS[Gas.O2]
 FRESH_AIR = {Gas.O2: (20.9, Unit.PCT_VOL), Gas.H2S: (0.0, Unit.MG_M3), Gas.CO: (0.0, Unit.MG_M3),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -47,4 +49,18 @@ async def daemon(site: Site, gas: Any) -> AsyncIterator[Daemon]:
     d.announced = announced  # type: ignore[attr-defined]
     await d.start()
     yield d
-    await d.stop()
+    await stop_or_explain(d)
+
+
+async def stop_or_explain(daemon: Daemon, timeout_s: float = 60.0) -> None:
+    """``daemon.stop()``, failing with every pending task's stack if it hangs (rather than at the 5-min timeout
+    with only the event loop's)."""
+    stopping = asyncio.ensure_future(daemon.stop())
+    done, _ = await asyncio.wait([stopping], timeout=timeout_s)
+    if not done:
+        stacks = io.StringIO()
+        for task in asyncio.all_tasks():
+            print(f"--- {task.get_name()}", file=stacks)
+            task.print_stack(file=stacks)
+        pytest.fail(f"Daemon.stop() hung for {timeout_s:.0f} s; pending tasks:\n{stacks.getvalue()}")
+    stopping.result()

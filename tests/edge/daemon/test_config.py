@@ -20,6 +20,24 @@ def test_example_config_is_valid() -> None:
     assert config.gateway.state_dir.is_absolute()
 
 
+def test_relative_paths_are_taken_from_the_config_files_directory(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text()
+    for absolute in ("/var/lib/safegrid", "/etc/safegrid/gateway.key", "/etc/safegrid/ca.pem",
+                     "/etc/safegrid/gateway.crt", "/etc/safegrid/gateway-tls.key"):
+        assert f'"{absolute}"' in text
+        text = text.replace(f'"{absolute}"', f'"{absolute.rsplit("/", 1)[1]}"', 1)
+    (tmp_path / "site").mkdir()
+    path = tmp_path / "site" / "edge.toml"
+    path.write_text(text)
+    config = load_edge_config(path)
+    base = path.resolve().parent
+    tls = config.uplink.mqtt.tls if config.uplink and config.uplink.mqtt else None
+    assert tls is not None
+    assert (config.gateway.state_dir, config.gateway.key_file) == (base / "safegrid", base / "gateway.key")
+    assert (tls.ca_file, tls.cert_file, tls.key_file) == (base / "ca.pem", base / "gateway.crt",
+                                                           base / "gateway-tls.key")
+
+
 @pytest.mark.parametrize(("old", "new", "key"), [
     ('id = "gw-test"', 'id = "gw/test"', "gateway.id"),
     ('timeout_s = 0.3', 'timeout_s = 0.3\nspeed = 9', "buses[0].speed"),

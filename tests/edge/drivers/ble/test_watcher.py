@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -80,7 +81,10 @@ async def test_the_watcher_yields_while_a_phone_holds_the_lock(ble_radio: Any, f
         await padlock.force_open()  # logged while the phone holds the lock: no advert announces it
         await eventually(lambda: watcher.health.state is WatcherState.SILENT, "the watcher noticing the silence")
         assert watcher.health.visits == visits and EventKind.FORCED_OPEN not in received.kinds
-        await connection.disconnect()
+        # Bounded: bumble's virtual link can miss the phone-side completion when the lock re-advertises at
+        # once and the gateway connects; what counts is that the lock saw the phone leave.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(connection.disconnect(), STEP_TIMEOUT_S / 4)
         await eventually(lambda: EventKind.FORCED_OPEN in received.kinds, "the event pulled once the phone left")
         assert watcher.health.visits > visits
 

@@ -1,0 +1,78 @@
+"""The principal cache of the auth dependency: a change made in this process is seen by the next request; one
+made where no session of this process sees it (another worker, another process) within PRINCIPAL_TTL_S."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from cloud.app import create_app
+from cloud.auth import deps
+from cloud.auth.deps import PRINCIPAL_TTL_S, PrincipalCache
+from cloud.auth.roles import Principal, Role, Scope, ScopeKind
+from cloud.db.engine import Database
+from cloud.settings import CloudSettings
+from tests.cloud.conftest import Clock, Logins
+from tests.cloud.world import PASSWORD, World
+
+LOGIN = "/api/v1/auth/login"
+ME = "/api/v1/users/me"
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+ADA = Principal(user_id=1, username="ada", role=Role.CITY_ADMIN, scope=Scope(ScopeKind.CITY))
+
+
+def test_logout_through_another_app_is_seen_at_once(world: World, settings: CloudSettings, clock: Clock) -> None:
+    # Two apps in one process stand for two workers that share the process-wide invalidation.
+    with TestClient(create_app(settings, clock=clock)) as a, TestClient(create_app(settings, clock=clock)) as b:
+        token = a.post(LOGIN, json={"username": "mgr1", "password": PASSWORD}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert b.get(ME, headers=headers).status_code == 200  # b now holds the principal
+        assert a.post("/api/v1/auth/logout", headers=headers).status_code == 204
+        assert b.get(ME, headers=headers).status_code == 401
+
+
+def test_role_change_is_seen_by_the_next_request(client: TestClient, as_user: Logins, world: World) -> None:
+    worker = as_user("worker1")
+    assert client.get(ME, headers=worker).json()["role"] == "worker"
+    r = client.patch(f"/api/v1/users/{world['worker1']}", json={"role": "attendant"}, headers=as_user("mgr1"))
+    assert r.status_code == 200, r.text
+    assert client.get(ME, headers=worker).json()["role"] == "attendant"
+
+
+def test_a_change_no_session_of_this_process_sees_holds_at_most_the_ttl(
+        client: TestClient, as_user: Logins, database: Database, clock: Clock) -> None:
+    headers = as_user("mgr1")
+    assert client.get(ME, headers=headers).status_code == 200  # cached
+    with database.engine.begin() as conn:  # as another process would: plain SQL, no ORM session here
+        conn.execute(text("DELETE FROM access_tokens"))
+    clock.advance(PRINCIPAL_TTL_S)
+    assert client.get(ME, headers=headers).status_code == 401
+
+
+def test_an_entry_lives_for_the_ttl_by_the_app_clock() -> None:
+    cache = PrincipalCache(ttl_s=60.0)
+    cache.put("d", ADA, deps._generation, T0)
+    assert cache.get("d", T0 + timedelta(seconds=59)) == ADA
+    assert cache.get("d", T0 - timedelta(seconds=1)) is None  # a clock set back ends it too
+    cache.put("d", ADA, deps._generation, T0)
+    assert cache.get("d", T0 + timedelta(seconds=60)) is None
+    assert cache.get("other", T0) is None
+
+
+def test_an_auth_change_voids_entries_and_lookups_in_flight() -> None:
+    cache = PrincipalCache(ttl_s=60.0)
+    cache.put("d", ADA, deps._generation, T0)
+    before = deps._generation
+    deps._auth_changed()
+    assert cache.get("d", T0) is None
+    cache.put("d", ADA, before, T0)  # looked up before the change: not kept
+    assert cache.get("d", T0) is None
+
+
+def test_the_cache_is_bounded() -> None:
+    cache = PrincipalCache(ttl_s=60.0, size=2)
+    for digest in ("a", "b", "c"):
+        cache.put(digest, ADA, deps._generation, T0)
+    assert [cache.get(d, T0) for d in ("a", "b", "c")] == [None, ADA, ADA]
