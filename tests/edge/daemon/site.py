@@ -69,7 +69,8 @@ class Site:
         return self.root / "state"
 
     def write_config(self, *, poll_s: float = 0.3, extra_space: str = "", watchdog_s: float = 0.0,
-                     overtime_warning_s: int = 5) -> Path:
+                     overtime_warning_s: int = 5, uplink: str = "") -> Path:
+        """edge.toml for the site; ``uplink`` is an ``[uplink]`` section (none: records wait in the outbox)."""
         write_private_file(self.root / "gateway.key", key_pem(self.gateway_key))
         kid = crypto.key_id(self.cloud_key).hex()
         text = f"""
@@ -124,10 +125,32 @@ tick_s = 0.2
 
 [ops]
 console = true
-"""
+{uplink}"""
         path = self.root / "edge.toml"
         path.write_text(text)
         return path
+
+    @staticmethod
+    def mqtt_uplink(host: str, port: int) -> str:
+        """An ``[uplink]`` over a private broker on loopback (plain TCP), quick to retry: acks arrive only once the
+        clock is trusted (the gate checks their expiry), so the first batches are sent again after a short wait."""
+        return f"""
+[uplink]
+backend = "mqtt"
+
+[uplink.mqtt]
+host = "{host}"
+port = {port}
+keepalive_s = 5
+reconnect_initial_s = 0.1
+reconnect_max_s = 1.0
+
+[uplink.batch]
+max_linger_s = 0.05
+ack_timeout_s = 2.0
+backoff_initial_s = 0.1
+backoff_max_s = 1.0
+"""
 
     # -- the cloud ---------------------------------------------------------------------------------------------
     def command(self, kind: str, body: dict[str, Any], *, lifetime_ms: int = 30_000) -> bytes:

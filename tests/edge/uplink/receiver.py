@@ -67,6 +67,7 @@ class AckingReceiver:
         self.batches = 0
         self.records_received = 0
         self.duplicates = 0
+        self.conflicts = 0  # duplicates (kept records only) whose content differs from the stored record
         self.acks_sent = 0
         self.drop_acks = 0
         self._drop_seqs: set[int] = set()
@@ -99,6 +100,13 @@ class AckingReceiver:
         with self._lock:
             return self.streams.setdefault((gateway, epoch), Stream())
 
+    def snapshot(self, gateway: str, epoch: int) -> tuple[int, list[Any], list[int]]:
+        """A consistent copy of one stream, safe to read while batches arrive: (watermark, the stored records in
+        seq order, the seqs in the order they were first stored)."""
+        with self._lock:
+            stream = self.streams.get((gateway, epoch), Stream())
+            return stream.watermark, [stream.records[seq] for seq in sorted(stream.records)], list(stream.order)
+
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         client.subscribe(f"{topics.ROOT}/+/up", qos=topics.QOS)  # again after a broker restart lost the session
         self._subscribed.set()
@@ -118,6 +126,8 @@ class AckingReceiver:
                 self.records_received += 1
                 if stream.has(record.seq):
                     self.duplicates += 1
+                    if self.keep_records and record.seq in stream.records and stream.records[record.seq] != record:
+                        self.conflicts += 1
                     continue
                 if self.keep_records:
                     stream.records[record.seq] = record
