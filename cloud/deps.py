@@ -49,4 +49,5 @@ Now = Annotated[datetime, Depends(get_now)]
 Settings = Annotated[CloudSettings, Depends(get_settings)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0)]
+# Bounded: a database offset is a signed 64-bit integer; past it is the caller's error (422), not ours (500).
+Offset = Annotated[int, Query(ge=0, le=2**62)]

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+#: The largest id: ids are INTEGER columns (32 bits on PostgreSQL). A larger number names no row, and handed to
+#: the database it fails the query (PostgreSQL: integer out of range; SQLite past 64 bits: OverflowError), a 500.
+#: So every id the API takes — path, query or body — is bounded by it, and answers 422 beyond.
+MAX_ID = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 class Input(BaseModel):

@@ -14,7 +14,7 @@ from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Offset
-from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, page_of
+from cloud.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Page, PathId, QueryId, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=ERROR_RESPONSES)
 AlertHandler = Annotated[Principal, allowed(Action.ALERT_HANDLE)]
@@ -23,9 +23,9 @@ _CONFLICT = {409: {"model": ErrorBody, "description": "the alert is not in a sta
 
 @router.get("/alerts", response_model=Page[AlertOut])
 def list_alerts(actor: CurrentUser, db: DbSession,
-                district_id: Annotated[int | None, Query(ge=1)] = None,
-                enterprise_id: Annotated[int | None, Query(ge=1)] = None,
-                space_id: Annotated[int | None, Query(ge=1)] = None,
+                district_id: QueryId = None,
+                enterprise_id: QueryId = None,
+                space_id: QueryId = None,
                 gateway_id: Annotated[str | None, Query(max_length=64)] = None,
                 state: AlertState | None = None, kind: AlertKind | None = None,
                 since: Annotated[datetime | None, Query(description="raised at or after (ISO 8601 with zone)")] = None,
@@ -40,7 +40,7 @@ def list_alerts(actor: CurrentUser, db: DbSession,
 
 
 @router.get("/alerts/feed", response_model=AlertFeed)
-def alert_feed(actor: CurrentUser, db: DbSession, after: Annotated[int, Query(ge=0)] = 0,
+def alert_feed(actor: CurrentUser, db: DbSession, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                limit: Limit = 100) -> AlertFeed:
     """The in-app feed: every raise, acknowledgement and resolution in the caller's scope after event `after`."""
     rows = service.feed(db, actor=actor, after=after, limit=limit)
@@ -50,12 +50,12 @@ def alert_feed(actor: CurrentUser, db: DbSession, after: Annotated[int, Query(ge
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
-def read_alert(alert_id: int, actor: CurrentUser, db: DbSession) -> AlertOut:
+def read_alert(alert_id: PathId, actor: CurrentUser, db: DbSession) -> AlertOut:
     return AlertOut.model_validate(service.get_alert(db, actor=actor, alert_id=alert_id))
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses=_CONFLICT)
-def acknowledge_alert(alert_id: int, body: AlertAction, actor: AlertHandler, db: DbSession, now: Now) -> AlertOut:
+def acknowledge_alert(alert_id: PathId, body: AlertAction, actor: AlertHandler, db: DbSession, now: Now) -> AlertOut:
     """Acknowledge a raised alert. For a gateway's alarm, a signed `alarm_ack` command goes to the gateway."""
     alert = service.acknowledge(db, actor=actor, alert_id=alert_id, note=body.note, now=now)
     db.commit()
@@ -63,7 +63,7 @@ def acknowledge_alert(alert_id: int, body: AlertAction, actor: AlertHandler, db:
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=_CONFLICT)
-def resolve_alert(alert_id: int, body: AlertAction, actor: AlertHandler, db: DbSession, now: Now) -> AlertOut:
+def resolve_alert(alert_id: PathId, body: AlertAction, actor: AlertHandler, db: DbSession, now: Now) -> AlertOut:
     """Resolve an acknowledged alert."""
     alert = service.resolve(db, actor=actor, alert_id=alert_id, note=body.note, now=now)
     db.commit()

@@ -12,7 +12,7 @@ from cloud.auth.deps import allowed
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Offset
-from cloud.schemas import ERROR_RESPONSES, Page, page_of
+from cloud.schemas import ERROR_RESPONSES, Page, QueryId, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["audit"], responses=ERROR_RESPONSES)
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["audit"], responses=ERROR_RESPONSES)
 def list_audit(_actor: Annotated[Principal, allowed(Action.AUDIT_READ)], db: DbSession,
                entity: Annotated[str | None, Query(max_length=32, examples=["enterprise"])] = None,
                entity_id: Annotated[str | None, Query(max_length=64)] = None,
-               actor_id: Annotated[int | None, Query(ge=1)] = None,
+               actor_id: QueryId = None,
                action: Annotated[str | None, Query(max_length=64, examples=["enterprise.create"])] = None,
                limit: Limit = 100,
                offset: Offset = 0) -> Page[AuditEntryOut]:

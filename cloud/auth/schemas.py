@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from cloud.auth.passwords import MAX_LENGTH
 from cloud.auth.roles import Role, ScopeKind
-from cloud.schemas import Input, Output, Patch
+from cloud.schemas import MAX_ID, Input, Output, Patch
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
 
@@ -30,7 +30,8 @@ class TokenOut(Output):
 
 class ScopeIn(Input):
     kind: ScopeKind = Field(examples=["district"])
-    id: int | None = Field(None, ge=1, description="the district/street/grid/enterprise id; none for the city")
+    id: int | None = Field(None, ge=1, le=MAX_ID,
+                           description="the district/street/grid/enterprise id; none for the city")
 
     @model_validator(mode="after")
     def _id_matches_kind(self) -> ScopeIn:

@@ -37,7 +37,7 @@ from cloud.devices.schemas import (
 from cloud.devices.trust import push_trust_list
 from cloud.keys.deps import Keys
 from cloud.keys.service import public_key_hex
-from cloud.schemas import ERROR_RESPONSES, Page, page_of
+from cloud.schemas import ERROR_RESPONSES, Page, PathId, QueryId, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["devices"], responses=ERROR_RESPONSES)
 DeviceManager = Annotated[Principal, allowed(Action.DEVICE_MANAGE)]
@@ -48,7 +48,7 @@ Serial = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{1,40}$")]
 
 
 @router.get("/gateways", response_model=Page[GatewayOut])
-def list_gateways(actor: CurrentUser, db: DbSession, enterprise_id: Annotated[int | None, Query(ge=1)] = None,
+def list_gateways(actor: CurrentUser, db: DbSession, enterprise_id: QueryId = None,
                   limit: Limit = 100, offset: Offset = 0) -> Page[GatewayOut]:
     rows, total = gateways_service.list_gateways(db, actor=actor, enterprise_id=enterprise_id, limit=limit,
                                                  offset=offset)
@@ -148,7 +148,7 @@ def send_trust_list(gateway_id: GatewayPath, actor: DeviceManager, db: DbSession
 
 
 @router.get("/padlocks", response_model=Page[PadlockOut])
-def list_padlocks(actor: CurrentUser, db: DbSession, space_id: Annotated[int | None, Query(ge=1)] = None,
+def list_padlocks(actor: CurrentUser, db: DbSession, space_id: QueryId = None,
                   gateway_id: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 100,
                   offset: Offset = 0) -> Page[PadlockOut]:
     rows, total = hw.list_devices(db, model=Padlock, actor=actor, space_id=space_id, gateway_id=gateway_id,
@@ -164,12 +164,12 @@ def create_padlock(body: PadlockCreate, actor: DeviceManager, db: DbSession, now
 
 
 @router.get("/padlocks/{padlock_id}", response_model=PadlockOut)
-def read_padlock(padlock_id: int, actor: CurrentUser, db: DbSession) -> PadlockOut:
+def read_padlock(padlock_id: PathId, actor: CurrentUser, db: DbSession) -> PadlockOut:
     return PadlockOut.model_validate(hw.get_device(db, model=Padlock, actor=actor, device_id=padlock_id))
 
 
 @router.patch("/padlocks/{padlock_id}", response_model=PadlockOut)
-def update_padlock(padlock_id: int, body: PadlockUpdate, actor: DeviceManager, db: DbSession,
+def update_padlock(padlock_id: PathId, body: PadlockUpdate, actor: DeviceManager, db: DbSession,
                    now: Now) -> PadlockOut:
     row = hw.update_device(db, model=Padlock, actor=actor, device_id=padlock_id, data=body, now=now)
     db.commit()
@@ -177,7 +177,7 @@ def update_padlock(padlock_id: int, body: PadlockUpdate, actor: DeviceManager, d
 
 
 @router.delete("/padlocks/{padlock_id}", status_code=204)
-def delete_padlock(padlock_id: int, actor: DeviceManager, db: DbSession, now: Now) -> None:
+def delete_padlock(padlock_id: PathId, actor: DeviceManager, db: DbSession, now: Now) -> None:
     hw.delete_device(db, model=Padlock, actor=actor, device_id=padlock_id, now=now)
     db.commit()
 
@@ -186,7 +186,7 @@ def delete_padlock(padlock_id: int, actor: DeviceManager, db: DbSession, now: No
 
 
 @router.get("/detectors", response_model=Page[DetectorOut])
-def list_detectors(actor: CurrentUser, db: DbSession, space_id: Annotated[int | None, Query(ge=1)] = None,
+def list_detectors(actor: CurrentUser, db: DbSession, space_id: QueryId = None,
                    gateway_id: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 100,
                    offset: Offset = 0) -> Page[DetectorOut]:
     rows, total = hw.list_devices(db, model=Detector, actor=actor, space_id=space_id, gateway_id=gateway_id,
@@ -202,12 +202,12 @@ def create_detector(body: DetectorCreate, actor: DeviceManager, db: DbSession, n
 
 
 @router.get("/detectors/{detector_id}", response_model=DetectorOut)
-def read_detector(detector_id: int, actor: CurrentUser, db: DbSession) -> DetectorOut:
+def read_detector(detector_id: PathId, actor: CurrentUser, db: DbSession) -> DetectorOut:
     return DetectorOut.model_validate(hw.get_device(db, model=Detector, actor=actor, device_id=detector_id))
 
 
 @router.patch("/detectors/{detector_id}", response_model=DetectorOut)
-def update_detector(detector_id: int, body: DetectorUpdate, actor: DeviceManager, db: DbSession,
+def update_detector(detector_id: PathId, body: DetectorUpdate, actor: DeviceManager, db: DbSession,
                     now: Now) -> DetectorOut:
     row = hw.update_device(db, model=Detector, actor=actor, device_id=detector_id, data=body, now=now)
     db.commit()
@@ -215,6 +215,6 @@ def update_detector(detector_id: int, body: DetectorUpdate, actor: DeviceManager
 
 
 @router.delete("/detectors/{detector_id}", status_code=204)
-def delete_detector(detector_id: int, actor: DeviceManager, db: DbSession, now: Now) -> None:
+def delete_detector(detector_id: PathId, actor: DeviceManager, db: DbSession, now: Now) -> None:
     hw.delete_device(db, model=Detector, actor=actor, device_id=detector_id, now=now)
     db.commit()

@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, Field, StringConstraints
 
 from cloud.registry.schemas import Label, Name
-from cloud.schemas import Input, Output, Patch
+from cloud.schemas import MAX_ID, Input, Output, Patch
 from protocols import crypto
 from protocols.errors import ProtocolError
 from protocols.uplink.fields import GATEWAY_ID_PATTERN
@@ -41,7 +41,7 @@ class DeviceStatus(StrEnum):
 
 class GatewayCreate(Input):
     id: GatewayId = Field(examples=["gw-0001"], description="the gateway id of its topics and commands")
-    enterprise_id: int = Field(ge=1)
+    enterprise_id: int = Field(ge=1, le=MAX_ID)
     name: Name = Field(examples=["1号车间网关"])
 
 
@@ -118,14 +118,14 @@ class TrustListOut(Output):
 class PadlockCreate(Input):
     lock_id: LockId = Field(examples=["a1b2c3d4e5f60718"], description="the lock's 8-byte id, hex")
     label: Label = Field(examples=["PL-0001"])
-    space_id: int = Field(ge=1)
+    space_id: int = Field(ge=1, le=MAX_ID)
     gateway_id: GatewayId | None = None
     public_key: PublicKeyHex = Field(description="the lock's Ed25519 audit-signing key (raw, hex)")
 
 
 class PadlockUpdate(Patch):
     label: Label | None = None
-    space_id: int | None = Field(None, ge=1)
+    space_id: int | None = Field(None, ge=1, le=MAX_ID)
     gateway_id: GatewayId | None = None
     status: DeviceStatus | None = None
     nullable: ClassVar[frozenset[str]] = frozenset({"gateway_id"})
@@ -146,7 +146,7 @@ class PadlockOut(Output):
 
 class DetectorCreate(Input):
     label: Label = Field(examples=["GD-0001"])
-    space_id: int = Field(ge=1)
+    space_id: int = Field(ge=1, le=MAX_ID)
     gateway_id: GatewayId | None = None
     bus: Label = Field(examples=["rs485-1"], description="the gateway's bus (a serial line or a Modbus TCP host)")
     unit_id: int = Field(ge=1, le=247, description="Modbus unit id")
@@ -155,7 +155,7 @@ class DetectorCreate(Input):
 
 class DetectorUpdate(Patch):
     label: Label | None = None
-    space_id: int | None = Field(None, ge=1)
+    space_id: int | None = Field(None, ge=1, le=MAX_ID)
     gateway_id: GatewayId | None = None
     bus: Label | None = None
     unit_id: int | None = Field(None, ge=1, le=247)

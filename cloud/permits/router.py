@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from cloud.auth.deps import CurrentUser, allowed
@@ -28,7 +28,7 @@ from cloud.permits.schemas import (
     WorkerTokenOut,
 )
 from cloud.registry.models import ConfinedSpace
-from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page
+from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, PathId, QueryId
 from protocols.token import decode_token
 from protocols.uplink.fields import b64url_encode
 
@@ -52,7 +52,7 @@ def permit_view(db: Session, permit: Permit) -> PermitOut:
 
 
 @router.get("/permits", response_model=Page[PermitOut])
-def list_permits(actor: CurrentUser, db: DbSession, space_id: Annotated[int | None, Query(ge=1)] = None,
+def list_permits(actor: CurrentUser, db: DbSession, space_id: QueryId = None,
                  status: PermitStatus | None = None, limit: Limit = 100, offset: Offset = 0) -> Page[PermitOut]:
     """Newest first."""
     rows, total = service.list_permits(db, actor=actor, space_id=space_id, status=status, limit=limit, offset=offset)
@@ -68,13 +68,13 @@ def apply(body: PermitApply, actor: Applicant, db: DbSession, now: Now) -> Permi
 
 
 @router.get("/permits/{permit_id}", response_model=PermitOut)
-def read_permit(permit_id: int, actor: CurrentUser, db: DbSession) -> PermitOut:
+def read_permit(permit_id: PathId, actor: CurrentUser, db: DbSession) -> PermitOut:
     """The permit with its approvals, its tokens (ids only) and the space's rescue card."""
     return permit_view(db, service.get_permit(db, actor=actor, permit_id=permit_id))
 
 
 @router.post("/permits/{permit_id}/approve", response_model=PermitOut, responses=_CONFLICT)
-def approve(permit_id: int, body: DecisionIn, actor: Approver, db: DbSession, store: Store, now: Now) -> PermitOut:
+def approve(permit_id: PathId, body: DecisionIn, actor: Approver, db: DbSession, store: Store, now: Now) -> PermitOut:
     """Approve at your level (enterprise approver first; a regulator's approver after it for high-risk work).
     The last approval issues a token per entrant and pushes the signed permit to the space's gateways."""
     permit = service.approve(db, actor=actor, permit_id=permit_id, note=body.note, keys=store.keyring, now=now)
@@ -83,14 +83,14 @@ def approve(permit_id: int, body: DecisionIn, actor: Approver, db: DbSession, st
 
 
 @router.post("/permits/{permit_id}/refuse", response_model=PermitOut, responses=_CONFLICT)
-def refuse(permit_id: int, body: RefuseIn, actor: Approver, db: DbSession, now: Now) -> PermitOut:
+def refuse(permit_id: PathId, body: RefuseIn, actor: Approver, db: DbSession, now: Now) -> PermitOut:
     permit = service.refuse(db, actor=actor, permit_id=permit_id, reason=body.reason, now=now)
     db.commit()
     return permit_view(db, permit)
 
 
 @router.post("/permits/{permit_id}/pre-entry", response_model=PermitOut, responses=_CONFLICT)
-def confirm_pre_entry(permit_id: int, body: PreEntryIn, actor: Confirmer, db: DbSession, now: Now) -> PermitOut:
+def confirm_pre_entry(permit_id: PathId, body: PreEntryIn, actor: Confirmer, db: DbSession, now: Now) -> PermitOut:
     """The attendant confirms the pre-entry safety conditions (登记报备): gas test, isolation, ventilation,
     PPE, rescue equipment, briefing. Every confirmation must be true."""
     permit = service.confirm_pre_entry(db, actor=actor, permit_id=permit_id, data=body, now=now)
@@ -99,7 +99,7 @@ def confirm_pre_entry(permit_id: int, body: PreEntryIn, actor: Confirmer, db: Db
 
 
 @router.post("/permits/{permit_id}/revoke", response_model=PermitOut, responses=_CONFLICT)
-def revoke(permit_id: int, body: RefuseIn, actor: Revoker, db: DbSession, keys: Keys, now: Now) -> PermitOut:
+def revoke(permit_id: PathId, body: RefuseIn, actor: Revoker, db: DbSession, keys: Keys, now: Now) -> PermitOut:
     """Revoke the permit: its tokens go on a signed revocation list pushed, with permit_revoked commands, to the
     space's gateways."""
     permit, _gateways = service.revoke(db, actor=actor, permit_id=permit_id, reason=body.reason, keyring=keys,
@@ -109,7 +109,7 @@ def revoke(permit_id: int, body: RefuseIn, actor: Revoker, db: DbSession, keys: 
 
 
 @router.get("/workers/me/permits/{permit_id}/token", response_model=WorkerTokenOut, tags=["workers"])
-def own_token(permit_id: int, actor: CurrentUser, db: DbSession) -> WorkerTokenOut:
+def own_token(permit_id: PathId, actor: CurrentUser, db: DbSession) -> WorkerTokenOut:
     """Your permit token (for your phone to present to the padlock), only if the permit names you and is issued."""
     permit, token = service.own_token(db, actor=actor, permit_id=permit_id)
     claims = decode_token(token.token)

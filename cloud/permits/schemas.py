@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from cloud.keys.service import MAX_WINDOW
 from cloud.registry.schemas import Hazard, Label, RescueCard, Text200
-from cloud.schemas import Input, Output
+from cloud.schemas import MAX_ID, Input, Output
 
 Note500 = Annotated[str, StringConstraints(max_length=500)]
 Text2000 = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -36,7 +36,7 @@ class RiskItem(Input):
 
 
 class PermitApply(Input):
-    space_id: int = Field(ge=1)
+    space_id: int = Field(ge=1, le=MAX_ID)
     kind: PermitKind = PermitKind.OPERATION
     work_start: AwareDatetime
     work_end: AwareDatetime
@@ -46,8 +46,8 @@ class PermitApply(Input):
     ventilation_required: bool = False
     high_risk: bool = Field(False, description="needs the regulator's approval too (always so for an enterprise "
                                                "handling hazardous chemicals)")
-    attendant_id: int = Field(ge=1, description="the worker who watches over the work (监护人)")
-    entrant_ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=16)
+    attendant_id: int = Field(ge=1, le=MAX_ID, description="the worker who watches over the work (监护人)")
+    entrant_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=16)
     required_certificates: list[Label] = Field(default_factory=list, max_length=8,
                                                examples=[["confined_space_operation"]],
                                                description="certificate kinds every entrant must hold, valid "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
@@ -24,7 +24,7 @@ from cloud.registry.schemas import (
     StreetOut,
     StreetUpdate,
 )
-from cloud.schemas import ERROR_RESPONSES, Page, page_of
+from cloud.schemas import ERROR_RESPONSES, Page, PathId, QueryId, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["areas"], responses=ERROR_RESPONSES)
 DistrictManager = Annotated[Principal, allowed(Action.DISTRICT_MANAGE)]
@@ -45,12 +45,12 @@ def create_district(body: DistrictCreate, actor: DistrictManager, db: DbSession,
 
 
 @router.get("/districts/{district_id}", response_model=DistrictOut)
-def read_district(district_id: int, actor: CurrentUser, db: DbSession) -> DistrictOut:
+def read_district(district_id: PathId, actor: CurrentUser, db: DbSession) -> DistrictOut:
     return DistrictOut.model_validate(svc.get_area(db, model=District, area_id=district_id, actor=actor))
 
 
 @router.patch("/districts/{district_id}", response_model=DistrictOut)
-def update_district(district_id: int, body: DistrictUpdate, actor: DistrictManager, db: DbSession,
+def update_district(district_id: PathId, body: DistrictUpdate, actor: DistrictManager, db: DbSession,
                     now: Now) -> DistrictOut:
     row = svc.update_area(db, model=District, area_id=district_id, actor=actor, data=body, now=now)
     db.commit()
@@ -58,14 +58,14 @@ def update_district(district_id: int, body: DistrictUpdate, actor: DistrictManag
 
 
 @router.delete("/districts/{district_id}", status_code=204)
-def delete_district(district_id: int, actor: DistrictManager, db: DbSession, now: Now) -> None:
+def delete_district(district_id: PathId, actor: DistrictManager, db: DbSession, now: Now) -> None:
     """Only an empty district can go (409 while it has streets, grids, enterprises or users)."""
     svc.delete_area(db, model=District, area_id=district_id, actor=actor, now=now)
     db.commit()
 
 
 @router.get("/streets", response_model=Page[StreetOut])
-def list_streets(actor: CurrentUser, db: DbSession, district_id: Annotated[int | None, Query(ge=1)] = None,
+def list_streets(actor: CurrentUser, db: DbSession, district_id: QueryId = None,
                  limit: Limit = 100, offset: Offset = 0) -> Page[StreetOut]:
     rows, total = svc.list_areas(db, model=Street, actor=actor, parent_id=district_id, limit=limit, offset=offset)
     return page_of(StreetOut, rows, total=total, limit=limit, offset=offset)
@@ -79,25 +79,25 @@ def create_street(body: StreetCreate, actor: AreaManager, db: DbSession, now: No
 
 
 @router.get("/streets/{street_id}", response_model=StreetOut)
-def read_street(street_id: int, actor: CurrentUser, db: DbSession) -> StreetOut:
+def read_street(street_id: PathId, actor: CurrentUser, db: DbSession) -> StreetOut:
     return StreetOut.model_validate(svc.get_area(db, model=Street, area_id=street_id, actor=actor))
 
 
 @router.patch("/streets/{street_id}", response_model=StreetOut)
-def update_street(street_id: int, body: StreetUpdate, actor: AreaManager, db: DbSession, now: Now) -> StreetOut:
+def update_street(street_id: PathId, body: StreetUpdate, actor: AreaManager, db: DbSession, now: Now) -> StreetOut:
     row = svc.update_area(db, model=Street, area_id=street_id, actor=actor, data=body, now=now)
     db.commit()
     return StreetOut.model_validate(row)
 
 
 @router.delete("/streets/{street_id}", status_code=204)
-def delete_street(street_id: int, actor: AreaManager, db: DbSession, now: Now) -> None:
+def delete_street(street_id: PathId, actor: AreaManager, db: DbSession, now: Now) -> None:
     svc.delete_area(db, model=Street, area_id=street_id, actor=actor, now=now)
     db.commit()
 
 
 @router.get("/grids", response_model=Page[GridOut])
-def list_grids(actor: CurrentUser, db: DbSession, street_id: Annotated[int | None, Query(ge=1)] = None,
+def list_grids(actor: CurrentUser, db: DbSession, street_id: QueryId = None,
                limit: Limit = 100, offset: Offset = 0) -> Page[GridOut]:
     rows, total = svc.list_areas(db, model=Grid, actor=actor, parent_id=street_id, limit=limit, offset=offset)
     return page_of(GridOut, rows, total=total, limit=limit, offset=offset)
@@ -111,24 +111,24 @@ def create_grid(body: GridCreate, actor: AreaManager, db: DbSession, now: Now) -
 
 
 @router.get("/grids/{grid_id}", response_model=GridOut)
-def read_grid(grid_id: int, actor: CurrentUser, db: DbSession) -> GridOut:
+def read_grid(grid_id: PathId, actor: CurrentUser, db: DbSession) -> GridOut:
     return GridOut.model_validate(svc.get_area(db, model=Grid, area_id=grid_id, actor=actor))
 
 
 @router.patch("/grids/{grid_id}", response_model=GridOut)
-def update_grid(grid_id: int, body: GridUpdate, actor: AreaManager, db: DbSession, now: Now) -> GridOut:
+def update_grid(grid_id: PathId, body: GridUpdate, actor: AreaManager, db: DbSession, now: Now) -> GridOut:
     row = svc.update_area(db, model=Grid, area_id=grid_id, actor=actor, data=body, now=now)
     db.commit()
     return GridOut.model_validate(row)
 
 
 @router.delete("/grids/{grid_id}", status_code=204)
-def delete_grid(grid_id: int, actor: AreaManager, db: DbSession, now: Now) -> None:
+def delete_grid(grid_id: PathId, actor: AreaManager, db: DbSession, now: Now) -> None:
     svc.delete_area(db, model=Grid, area_id=grid_id, actor=actor, now=now)
     db.commit()
 
 
 @router.get("/grids/{grid_id}/officers", response_model=list[UserOut])
-def list_grid_officers(grid_id: int, actor: CurrentUser, db: DbSession) -> list[UserOut]:
+def list_grid_officers(grid_id: PathId, actor: CurrentUser, db: DbSession) -> list[UserOut]:
     """Grid officers bound to the grid (bind one by giving a grid_officer user this grid as scope)."""
     return [UserOut.model_validate(u) for u in svc.grid_officers(db, actor=actor, grid_id=grid_id)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
@@ -14,7 +14,7 @@ from cloud.registry import enterprises_service as svc
 from cloud.registry.importer import COLUMNS, import_enterprises
 from cloud.registry.schemas import EnterpriseCreate, EnterpriseOut, EnterpriseUpdate, ImportResult
 from cloud.registry.tables import XLSX_TYPE
-from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, page_of
+from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, PathId, QueryId, page_of
 
 PREFIX = "/api/v1"
 IMPORT_PATH = f"{PREFIX}/enterprises/import"  # has its own body-size limit
@@ -39,7 +39,7 @@ _IMPORT_DOC = {
 
 
 @router.get("/enterprises", response_model=Page[EnterpriseOut])
-def list_enterprises(actor: CurrentUser, db: DbSession, grid_id: Annotated[int | None, Query(ge=1)] = None,
+def list_enterprises(actor: CurrentUser, db: DbSession, grid_id: QueryId = None,
                      limit: Limit = 100,
                      offset: Offset = 0) -> Page[EnterpriseOut]:
     """Enterprises inside your scope."""
@@ -70,12 +70,12 @@ def import_enterprises_table(data: Annotated[bytes, Depends(_raw_body)], actor: 
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=EnterpriseOut)
-def read_enterprise(enterprise_id: int, actor: CurrentUser, db: DbSession) -> EnterpriseOut:
+def read_enterprise(enterprise_id: PathId, actor: CurrentUser, db: DbSession) -> EnterpriseOut:
     return EnterpriseOut.model_validate(svc.get_enterprise(db, actor=actor, enterprise_id=enterprise_id))
 
 
 @router.patch("/enterprises/{enterprise_id}", response_model=EnterpriseOut)
-def update_enterprise(enterprise_id: int, body: EnterpriseUpdate, actor: Updater, db: DbSession,
+def update_enterprise(enterprise_id: PathId, body: EnterpriseUpdate, actor: Updater, db: DbSession,
                       now: Now) -> EnterpriseOut:
     """An enterprise's own manager may change everything but its code and grid."""
     row = svc.update_enterprise(db, actor=actor, enterprise_id=enterprise_id, data=body, now=now)
@@ -84,7 +84,7 @@ def update_enterprise(enterprise_id: int, body: EnterpriseUpdate, actor: Updater
 
 
 @router.delete("/enterprises/{enterprise_id}", status_code=204)
-def delete_enterprise(enterprise_id: int, actor: Registrar, db: DbSession, now: Now) -> None:
+def delete_enterprise(enterprise_id: PathId, actor: Registrar, db: DbSession, now: Now) -> None:
     """Only an enterprise without confined spaces or users can go (409 otherwise)."""
     svc.delete_enterprise(db, actor=actor, enterprise_id=enterprise_id, now=now)
     db.commit()

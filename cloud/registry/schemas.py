@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, Field, StringConstraints
 
 from cloud.registry.uscc import uscc_problem
-from cloud.schemas import Input, Output, Patch
+from cloud.schemas import MAX_ID, Input, Output, Patch
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -79,7 +79,7 @@ class DistrictOut(Output):
 
 
 class StreetCreate(Input):
-    district_id: int = Field(ge=1)
+    district_id: int = Field(ge=1, le=MAX_ID)
     code: Code = Field(examples=["440310-01"])
     name: Name = Field(examples=["坑梓街道"])
 
@@ -93,7 +93,7 @@ class StreetOut(DistrictOut):
 
 
 class GridCreate(Input):
-    street_id: int = Field(ge=1)
+    street_id: int = Field(ge=1, le=MAX_ID)
     code: Code = Field(examples=["440310-01-007"])
     name: Name = Field(examples=["第七网格"])
 
@@ -123,12 +123,13 @@ class EnterpriseIdentity(EnterpriseFields):
 
 
 class EnterpriseCreate(EnterpriseIdentity):
-    grid_id: int = Field(ge=1, description="the grid the enterprise belongs to; district and street follow from it")
+    grid_id: int = Field(ge=1, le=MAX_ID,
+                         description="the grid the enterprise belongs to; district and street follow from it")
 
 
 class EnterpriseUpdate(Patch):
     uscc: Uscc | None = None
-    grid_id: int | None = Field(None, ge=1)
+    grid_id: int | None = Field(None, ge=1, le=MAX_ID)
     name: Text200 | None = None
     industry: Text100 | None = None
     address: Text300 | None = None
@@ -194,7 +195,7 @@ class SpaceFields(Input):
 
 
 class SpaceCreate(SpaceFields):
-    enterprise_id: int = Field(ge=1)
+    enterprise_id: int = Field(ge=1, le=MAX_ID)
     code: Code = Field(examples=["CS-01"])
 
 

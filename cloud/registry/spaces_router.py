@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
@@ -12,14 +12,14 @@ from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Offset
 from cloud.registry import spaces_service as svc
 from cloud.registry.schemas import SpaceCreate, SpaceOut, SpaceUpdate
-from cloud.schemas import ERROR_RESPONSES, Page, page_of
+from cloud.schemas import ERROR_RESPONSES, Page, PathId, QueryId, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["confined spaces"], responses=ERROR_RESPONSES)
 SpaceManager = Annotated[Principal, allowed(Action.SPACE_MANAGE)]
 
 
 @router.get("/confined-spaces", response_model=Page[SpaceOut])
-def list_spaces(actor: CurrentUser, db: DbSession, enterprise_id: Annotated[int | None, Query(ge=1)] = None,
+def list_spaces(actor: CurrentUser, db: DbSession, enterprise_id: QueryId = None,
                 limit: Limit = 100,
                 offset: Offset = 0) -> Page[SpaceOut]:
     rows, total = svc.list_spaces(db, actor=actor, enterprise_id=enterprise_id, limit=limit, offset=offset)
@@ -34,18 +34,18 @@ def create_space(body: SpaceCreate, actor: SpaceManager, db: DbSession, now: Now
 
 
 @router.get("/confined-spaces/{space_id}", response_model=SpaceOut)
-def read_space(space_id: int, actor: CurrentUser, db: DbSession) -> SpaceOut:
+def read_space(space_id: PathId, actor: CurrentUser, db: DbSession) -> SpaceOut:
     return SpaceOut.model_validate(svc.get_space(db, actor=actor, space_id=space_id))
 
 
 @router.patch("/confined-spaces/{space_id}", response_model=SpaceOut)
-def update_space(space_id: int, body: SpaceUpdate, actor: SpaceManager, db: DbSession, now: Now) -> SpaceOut:
+def update_space(space_id: PathId, body: SpaceUpdate, actor: SpaceManager, db: DbSession, now: Now) -> SpaceOut:
     row = svc.update_space(db, actor=actor, space_id=space_id, data=body, now=now)
     db.commit()
     return SpaceOut.model_validate(row)
 
 
 @router.delete("/confined-spaces/{space_id}", status_code=204)
-def delete_space(space_id: int, actor: SpaceManager, db: DbSession, now: Now) -> None:
+def delete_space(space_id: PathId, actor: SpaceManager, db: DbSession, now: Now) -> None:
     svc.delete_space(db, actor=actor, space_id=space_id, now=now)
     db.commit()

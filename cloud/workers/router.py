@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Offset
-from cloud.schemas import ERROR_RESPONSES, Page, page_of
+from cloud.schemas import ERROR_RESPONSES, Page, PathId, QueryId, page_of
 from cloud.workers import service
 from cloud.workers.schemas import PhoneKeyIn, WorkerCreate, WorkerOut, WorkerUpdate
 
@@ -19,7 +19,7 @@ WorkerManager = Annotated[Principal, allowed(Action.WORKER_MANAGE)]
 
 
 @router.get("/workers", response_model=Page[WorkerOut])
-def list_workers(actor: CurrentUser, db: DbSession, enterprise_id: Annotated[int | None, Query(ge=1)] = None,
+def list_workers(actor: CurrentUser, db: DbSession, enterprise_id: QueryId = None,
                  limit: Limit = 100, offset: Offset = 0) -> Page[WorkerOut]:
     rows, total = service.list_workers(db, actor=actor, enterprise_id=enterprise_id, limit=limit, offset=offset)
     return page_of(WorkerOut, rows, total=total, limit=limit, offset=offset)
@@ -47,19 +47,19 @@ def set_own_phone_key(body: PhoneKeyIn, actor: CurrentUser, db: DbSession, now: 
 
 
 @router.get("/workers/{worker_id}", response_model=WorkerOut)
-def read_worker(worker_id: int, actor: CurrentUser, db: DbSession) -> WorkerOut:
+def read_worker(worker_id: PathId, actor: CurrentUser, db: DbSession) -> WorkerOut:
     return WorkerOut.model_validate(service.get_worker(db, actor=actor, worker_id=worker_id))
 
 
 @router.patch("/workers/{worker_id}", response_model=WorkerOut)
-def update_worker(worker_id: int, body: WorkerUpdate, actor: WorkerManager, db: DbSession, now: Now) -> WorkerOut:
+def update_worker(worker_id: PathId, body: WorkerUpdate, actor: WorkerManager, db: DbSession, now: Now) -> WorkerOut:
     row = service.update_worker(db, actor=actor, worker_id=worker_id, data=body, now=now)
     db.commit()
     return WorkerOut.model_validate(row)
 
 
 @router.delete("/workers/{worker_id}", status_code=204)
-def delete_worker(worker_id: int, actor: WorkerManager, db: DbSession, now: Now) -> None:
+def delete_worker(worker_id: PathId, actor: WorkerManager, db: DbSession, now: Now) -> None:
     """Only a worker named on no permit can go (409 otherwise: set it inactive instead)."""
     service.delete_worker(db, actor=actor, worker_id=worker_id, now=now)
     db.commit()

@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from cloud.devices.schemas import PublicKeyHex
 from cloud.registry.schemas import Label, Name
-from cloud.schemas import Input, Output, Patch
+from cloud.schemas import MAX_ID, Input, Output, Patch
 
 CertificateNumber = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -21,9 +21,10 @@ class CertificateIn(Input):
 
 
 class WorkerCreate(Input):
-    enterprise_id: int = Field(ge=1)
+    enterprise_id: int = Field(ge=1, le=MAX_ID)
     name: Name = Field(examples=["李强"])
-    user_id: int | None = Field(None, ge=1, description="the worker's own user account (role worker or attendant)")
+    user_id: int | None = Field(None, ge=1, le=MAX_ID,
+                                description="the worker's own user account (role worker or attendant)")
     phone_key: PublicKeyHex | None = Field(None, description="the phone's Ed25519 public key (raw, hex)")
     training_valid_until: date | None = Field(None, description="confined-space safety training valid until")
     certificates: list[CertificateIn] = Field(default_factory=list, max_length=16)
@@ -31,7 +32,7 @@ class WorkerCreate(Input):
 
 class WorkerUpdate(Patch):
     name: Name | None = None
-    user_id: int | None = Field(None, ge=1)
+    user_id: int | None = Field(None, ge=1, le=MAX_ID)
     phone_key: PublicKeyHex | None = None
     training_valid_until: date | None = None
     certificates: list[CertificateIn] | None = Field(None, max_length=16)
