@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from cloud.alerts.settings import AlertSettings
+from cloud.downlink.settings import DownlinkSettings
 from cloud.ingest.settings import IngestSettings
 from cloud.telemetry.settings import TelemetrySettings
 from safegrid.config import StrictModel, load_config
@@ -57,6 +58,7 @@ class CloudSettings(StrictModel):
     ingest: IngestSettings = IngestSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     alerts: AlertSettings = AlertSettings()
+    downlink: DownlinkSettings = DownlinkSettings()
 
     def database_url(self) -> str:
         if self.database.url:

@@ -1,4 +1,5 @@
-"""``safegrid-cloud downlink-mqtt``: the worker publishing queued signed commands to the gateways over MQTT."""
+"""``safegrid-cloud downlink-mqtt``: the worker publishing queued signed commands to the gateways over MQTT, and
+signed ``time`` commands to the gateways due one (``[downlink]`` settings)."""
 
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ def _run(args: argparse.Namespace, load: SettingsLoader) -> int:
     from cloud.db.migrate import ensure_migrated
     from cloud.downlink.mqtt import BrokerSettings, MqttPublisher
     from cloud.downlink.publisher import run_forever
+    from cloud.downlink.timesync import TimeSync
     from cloud.keys.service import KeyStore, install, keys_dir
 
     settings = load(args)
-    install(KeyStore(keys_dir(settings.data_dir)))
+    keystore = install(KeyStore(keys_dir(settings.data_dir)))
+    clock = lambda: datetime.now(UTC)  # noqa: E731
     database = Database.from_url(settings.database_url(), busy_timeout_ms=settings.database.busy_timeout_ms)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -42,8 +45,8 @@ def _run(args: argparse.Namespace, load: SettingsLoader) -> int:
                                 client_id=args.client_id or f"safegrid-downlink-{os.getpid()}",
                                 username=args.username, password=os.environ.get("SAFEGRID_MQTT_PASSWORD"))
         with MqttPublisher(broker) as publisher:
-            run_forever(database, publisher, clock=lambda: datetime.now(UTC), interval_s=args.interval,
-                        stop=stop.is_set)
+            run_forever(database, publisher, clock=clock, interval_s=args.interval, stop=stop.is_set,
+                        sync=TimeSync.from_settings(settings.downlink, clock=clock, keystore=keystore))
     except KeyboardInterrupt:
         pass
     finally:

@@ -11,7 +11,9 @@ from cloud.db.base import Base, UtcDateTime
 
 
 class Counter(Base):
-    """A named, strictly increasing counter: command counters per gateway and channel, list versions."""
+    """A named, strictly increasing counter: command counters per gateway and channel, list versions. Rows named
+    ``time-sent:{transport}:{gateway}`` are not counters but time stamps (unix ms): when the cloud last sent that
+    gateway a ``time`` command (``cloud.downlink.timesync``), kept here so no migration was needed."""
 
     __tablename__ = "counters"
 

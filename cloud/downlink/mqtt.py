@@ -63,10 +63,15 @@ class MqttPublisher:
             self.close()
             raise PublishError(f"the broker did not accept the connection: {self._refused or 'timeout'}")
 
-    def publish(self, gateway_id: str, payload: bytes, *, channel: Channel = "down") -> None:
+    def publish(self, gateway_id: str, payload: bytes, *, channel: Channel = "down",
+                expiry_s: int | None = None) -> None:
+        """``expiry_s``: the MQTT 5 message expiry — a broker holding the message for an offline session drops
+        it after that many seconds instead of delivering it late."""
         topic = topics.ack_topic(gateway_id) if channel == ACK_CHANNEL else topics.downlink_topic(gateway_id)
         props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
         props.ContentType = "application/json"
+        if expiry_s is not None:
+            props.MessageExpiryInterval = max(1, int(expiry_s))
         info = self._client.publish(topic, payload, qos=topics.QOS, properties=props)
         try:
             info.wait_for_publish(timeout=self.settings.timeout_s)

@@ -1,10 +1,14 @@
-"""The downlink publisher worker: publishes queued commands on MQTT, in counter order per gateway.
+"""The downlink publisher worker: publishes queued commands on MQTT, in counter order per gateway, and — given a
+:class:`~cloud.downlink.timesync.TimeSync` — a freshly signed ``time`` command to every gateway that is due one.
 
 Several publishers may run side by side. Each takes a gateway by locking its down-channel counter row
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's write lock serialises them anyway), which also waits out a
-transaction still queueing a command for it, so a gateway never receives counter n+1 before n.
+transaction still queueing a command for it, so a gateway never receives counter n+1 before n. A time command is
+signed under that lock after the gateway's other unpublished commands went out, so it too keeps the order.
 A command is marked published only after the broker's PUBACK; a crash in between means it is published
-again, which the gateway refuses harmlessly as ``replayed``.
+again, which the gateway refuses harmlessly as ``replayed``. Every publish carries an MQTT 5 message expiry (what
+is left of the command's lifetime), so a broker holding it for an offline gateway drops it once the gateway would
+refuse it anyway — and never delivers a time command later than its lifetime promises.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.db.engine import Database
-from cloud.downlink.models import Counter, DownlinkCommand
+from cloud.downlink.counters import hold
+from cloud.downlink.models import DownlinkCommand
 from cloud.downlink.mqtt import MqttPublisher
 from cloud.downlink.service import counter_name, purge_expired
+from cloud.downlink.timesync import TimeSync, gateways_due_over_mqtt, mark_published, time_for_mqtt
 from protocols.commands import DOWN_CHANNEL
 
 BATCH = 200
@@ -31,31 +37,53 @@ def _gateways_with_pending(db: Session, *, now: datetime) -> list[str]:
                            .distinct().order_by(DownlinkCommand.gateway_id)).scalars())
 
 
-def _publish_gateway(db: Session, publisher: MqttPublisher, *, gateway_id: str, now: datetime) -> int:
-    held = db.execute(select(Counter.name).where(Counter.name == counter_name(gateway_id, DOWN_CHANNEL))
-                      .with_for_update(skip_locked=True)).scalar_one_or_none()
-    if held is None:  # another publisher (or a queueing transaction) has this gateway now
-        return 0
+def _expiry_s(expires_at: datetime, now: datetime) -> int:
+    """Whole seconds left, rounded down: the broker must drop it no later than the gateway would refuse it."""
+    return int((expires_at - now).total_seconds())
+
+
+def _publish_gateway(db: Session, publisher: MqttPublisher, *, gateway_id: str, now: datetime,
+                     sync: TimeSync | None = None) -> int:
+    if not hold(db, counter_name(gateway_id, DOWN_CHANNEL), skip_locked=True):
+        return 0  # another publisher (or a queueing transaction) has this gateway now
     rows = db.execute(select(DownlinkCommand).where(DownlinkCommand.gateway_id == gateway_id,
                                                     DownlinkCommand.channel == DOWN_CHANNEL,
                                                     DownlinkCommand.published_at.is_(None),
                                                     DownlinkCommand.expires_at > now)
                       .order_by(DownlinkCommand.counter).limit(BATCH)).scalars().all()
+    published = 0
     for row in rows:
-        publisher.publish(gateway_id, row.signed.encode("ascii"))
+        expiry_s = _expiry_s(row.expires_at, now)
+        if expiry_s < 1:
+            continue  # expires within the second: the gateway would refuse it; the purge takes it
+        publisher.publish(gateway_id, row.signed.encode("ascii"), expiry_s=expiry_s)
         row.published_at = now
         db.flush()
-    return len(rows)
+        published += 1
+    if sync is not None and len(rows) < BATCH:  # time comes after every earlier command, or not this round
+        queued = time_for_mqtt(db, gateway_id=gateway_id, sync=sync)
+        if queued is not None:
+            at = sync.clock()
+            expiry_s = _expiry_s(queued.expires_at, at)
+            if expiry_s >= 1:
+                publisher.publish(gateway_id, queued.signed, expiry_s=expiry_s)
+                mark_published(db, gateway_id=gateway_id, counter=queued.counter, at=at)
+                published += 1
+    return published
 
 
-def publish_pending(database: Database, publisher: MqttPublisher, *, now: datetime) -> int:
-    """Publish every pending command once (each gateway in its own transaction); returns how many."""
+def publish_pending(database: Database, publisher: MqttPublisher, *, now: datetime,
+                    sync: TimeSync | None = None) -> int:
+    """Publish every pending command once (each gateway in its own transaction), and with ``sync`` a time
+    command to each gateway due one; returns how many were published."""
     with database.session(write=False) as db:
-        gateway_ids = _gateways_with_pending(db, now=now)
+        gateway_ids = set(_gateways_with_pending(db, now=now))
+        due = set(gateways_due_over_mqtt(db, now=now, sync=sync)) if sync is not None else set()
     published = 0
-    for gateway_id in gateway_ids:
+    for gateway_id in sorted(gateway_ids | due):
         with database.session(write=True) as db:
-            published += _publish_gateway(db, publisher, gateway_id=gateway_id, now=now)
+            published += _publish_gateway(db, publisher, gateway_id=gateway_id, now=now,
+                                          sync=sync if gateway_id in due else None)
             db.commit()
     with database.session(write=True) as db:
         purge_expired(db, now=now)
@@ -64,8 +92,8 @@ def publish_pending(database: Database, publisher: MqttPublisher, *, now: dateti
 
 
 def run_forever(database: Database, publisher: MqttPublisher, *, clock: Callable[[], datetime],
-                interval_s: float, stop: Callable[[], bool] = lambda: False) -> None:
-    """Poll the queue every ``interval_s`` until ``stop()``."""
+                interval_s: float, stop: Callable[[], bool] = lambda: False, sync: TimeSync | None = None) -> None:
+    """Poll the queue every ``interval_s`` until ``stop()``; with ``sync``, keep the gateways' clocks too."""
     while not stop():
-        publish_pending(database, publisher, now=clock())
+        publish_pending(database, publisher, now=clock(), sync=sync)
         time.sleep(interval_s)

@@ -1,15 +1,16 @@
-"""The gateway's HTTP poll for signed downlink commands (``protocols/uplink.md`` §7)."""
+"""The gateway's HTTP poll for signed downlink commands (``protocols/uplink.md`` §7), led by a freshly signed
+``time`` command whenever the gateway is due one (``cloud.downlink.timesync``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from cloud.deps import DbSession, Now
+from cloud.deps import DbSession, Now, Settings
 from cloud.devices.deps import AuthenticatedGateway
-from cloud.downlink.service import pending_for_poll
+from cloud.downlink.timesync import TimeSync, commands_for_poll
 from cloud.schemas import ERROR_RESPONSES
 from protocols.commands import encode_poll
 
@@ -21,10 +22,15 @@ _POLL_EXAMPLE = {"v": 1, "commands": [{"v": 1, "cose": "0oRYJqMBMhgDcGFwcGxpY2F0
 @router.get("/gateways/{gateway_id}/commands", response_class=Response,
             responses={200: {"description": "down-channel commands above `after`, ascending, at most 100",
                              "content": {"application/json": {"example": _POLL_EXAMPLE}}}})
-def poll_commands(gateway: AuthenticatedGateway, db: DbSession, now: Now,
+def poll_commands(gateway: AuthenticatedGateway, db: DbSession, now: Now, settings: Settings, request: Request,
                   after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last accepted down counter")] = 0
                   ) -> Response:
     """Signed commands for this gateway (device token of this gateway); verify each with
-    ``protocols.commands.verify_command`` in order."""
-    return Response(encode_poll(pending_for_poll(db, gateway_id=gateway.id, after=after, now=now)),
-                    media_type="application/json")
+    ``protocols.commands.verify_command`` in order. A gateway not sent a ``time`` command within
+    ``downlink.time_interval_s`` gets one, signed now, ahead of the commands it has not accepted yet (which are
+    then re-issued behind it under new counters)."""
+    state = request.app.state
+    sync = TimeSync.from_settings(settings.downlink, clock=state.clock, keystore=state.keystore)
+    commands = commands_for_poll(db, database=state.database, gateway_id=gateway.id, after=after, now=now,
+                                 sync=sync)
+    return Response(encode_poll(commands), media_type="application/json")

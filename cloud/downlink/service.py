@@ -21,16 +21,22 @@ from cloud.downlink.counters import next_value
 from cloud.downlink.models import DownlinkCommand
 from cloud.errors import InvalidInput, NotFound
 from cloud.keys.service import KeyStore, current_store
+from protocols import crypto
 from protocols.commands import (
     ACK_CHANNEL,
+    COMMAND_ADAPTER,
     DOWN_CHANNEL,
     MAX_COMMANDS_PER_POLL,
+    MAX_COSE_BYTES,
     MAX_LIFETIME_MS,
+    SIGNED_ADAPTER,
     Channel,
+    Command,
     make_command,
     sign_command,
 )
 from protocols.errors import EnvelopeError
+from protocols.uplink.fields import b64url_decode, parse_json
 
 DEFAULT_TTL = timedelta(hours=24)
 #: A time command must arrive fresh (uplink.md §5.4).
@@ -92,16 +98,48 @@ def queue_command(db: Session, *, gateway_id: str, kind: str, body: Mapping[str,
     return QueuedCommand(counter=counter, signed=signed, expires_at=now + lifetime)
 
 
+def pending_rows(db: Session, *, gateway_id: str, after: int, now: datetime,
+                 limit: int | None = None) -> list[DownlinkCommand]:
+    """The stored down-channel commands above ``after`` not yet expired, ascending by counter."""
+    stmt = (select(DownlinkCommand).where(DownlinkCommand.gateway_id == gateway_id,
+                                          DownlinkCommand.channel == DOWN_CHANNEL,
+                                          DownlinkCommand.counter > after, DownlinkCommand.expires_at > now)
+            .order_by(DownlinkCommand.counter))
+    return list(db.execute(stmt if limit is None else stmt.limit(limit)).scalars())
+
+
 def pending_for_poll(db: Session, *, gateway_id: str, after: int, now: datetime,
                      limit: int = MAX_COMMANDS_PER_POLL) -> list[bytes]:
     """Down-channel commands above ``after`` not yet expired, ascending by counter."""
-    rows = db.execute(
-        select(DownlinkCommand.signed).where(DownlinkCommand.gateway_id == gateway_id,
-                                             DownlinkCommand.channel == DOWN_CHANNEL,
-                                             DownlinkCommand.counter > after, DownlinkCommand.expires_at > now)
-        .order_by(DownlinkCommand.counter).limit(min(limit, MAX_COMMANDS_PER_POLL))
-    ).scalars()
-    return [s.encode("ascii") for s in rows]
+    rows = pending_rows(db, gateway_id=gateway_id, after=after, now=now, limit=min(limit, MAX_COMMANDS_PER_POLL))
+    return [row.signed.encode("ascii") for row in rows]
+
+
+def stored_command(row: DownlinkCommand) -> Command:
+    """The command a stored row carries, read back from its own signed bytes (the cloud wrote them: not verified)."""
+    signed = parse_json(SIGNED_ADAPTER, row.signed.encode("ascii"), what="signed command")
+    sign1 = crypto.decode_sign1(b64url_decode(signed.cose, field="cose"), max_bytes=MAX_COSE_BYTES,
+                                error=EnvelopeError)
+    return parse_json(COMMAND_ADAPTER, sign1.payload, what="command")
+
+
+def reissue(db: Session, row: DownlinkCommand, *, keystore: KeyStore | None = None) -> DownlinkCommand:
+    """The same command under the gateway's next counter, signed with the current key, replacing ``row``.
+
+    For a command not yet accepted that must now come after another one (``protocols/uplink.md`` §5.3: the cloud
+    re-issues with a new counter). Kind, body, issue and expiry times stay; the caller holds the counter.
+    """
+    keyring = (keystore or current_store()).keyring()
+    command = stored_command(row)
+    counter = next_value(db, counter_name(row.gateway_id, row.channel))
+    fresh = make_command({**command.model_dump(mode="json"), "counter": counter})
+    signed = sign_command(fresh, keyring.command_private, kid=keyring.command.kid)
+    replacement = DownlinkCommand(gateway_id=row.gateway_id, channel=row.channel, counter=counter, kind=row.kind,
+                                  issued_at=row.issued_at, expires_at=row.expires_at, signed=signed.decode("ascii"))
+    db.delete(row)
+    db.add(replacement)
+    db.flush()
+    return replacement
 
 
 def purge_expired(db: Session, *, now: datetime) -> int:

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from cloud.auth.deps import CurrentUser
 from cloud.deps import DbSession, Limit, Now, Offset
 from cloud.live import service
 from cloud.live.schemas import LiveSessionOut
-from cloud.schemas import ERROR_RESPONSES, Page
+from cloud.schemas import ERROR_RESPONSES, Page, QueryId
 
 router = APIRouter(prefix="/api/v1", tags=["live operations"], responses=ERROR_RESPONSES)
 
 
 @router.get("/live/sessions", response_model=Page[LiveSessionOut])
 def live_sessions(actor: CurrentUser, db: DbSession, now: Now,
-                  district_id: Annotated[int | None, Query(ge=1)] = None,
-                  enterprise_id: Annotated[int | None, Query(ge=1)] = None,
-                  space_id: Annotated[int | None, Query(ge=1)] = None,
+                  district_id: QueryId = None,
+                  enterprise_id: QueryId = None,
+                  space_id: QueryId = None,
                   limit: Limit = 100, offset: Offset = 0) -> Page[LiveSessionOut]:
     """Open confined-space sessions in the caller's scope with their latest gas readings, timers and open
     alarms, oldest first."""

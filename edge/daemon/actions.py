@@ -53,10 +53,13 @@ class ActionExecutor:
         self.announce = announce
         self.held_blobs = held_blobs if held_blobs is not None else {}  # what → signed bytes (revocation list …)
         self.push_failures = 0
+        self._entrants_sent: dict[str, int] = {}  # by space: the count the last session record carried
 
     def records_of(self, runner: SpaceRunner, actions: Sequence[Action]) -> list[records.Record]:
         out: list[records.Record] = []
         session = runner.session
+        entrants = len(session.entrants)
+        restated = False
         for action in actions:
             if isinstance(action, RecordAlarm):
                 permit = session.permit.permit_id if session.permit else None
@@ -65,11 +68,21 @@ class ActionExecutor:
             elif isinstance(action, SessionChanged):
                 session_id, previous = runner.session_step(action)
                 out.append(records.session(action, session_id=session_id, previous=previous,
-                                           entrants=len(session.entrants), deadline=session.deadline))
+                                           entrants=entrants, deadline=session.deadline))
+                restated = True
             else:
                 record = records.for_action(action, session_id=runner.session_id)
                 if record is not None:
                     out.append(record)
+        # Entrants change without a change of state; the session record carries the count (the one place the cloud
+        # reads it, ordered by seq), so a step that changed it restates the session. The first step after a start
+        # only learns the restored count.
+        sent = self._entrants_sent.setdefault(runner.id, entrants)
+        if sent != entrants and not restated and runner.session_id is not None:
+            out.append(records.session_entrants(runner.id, session_id=runner.session_id, phase=runner.phase,
+                                                permit_id=session.permit.permit_id if session.permit else None,
+                                                entrants=entrants, deadline=session.deadline))
+        self._entrants_sent[runner.id] = entrants
         return out
 
     async def execute(self, runner: SpaceRunner, actions: Sequence[Action], now: Now,

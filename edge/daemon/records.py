@@ -41,22 +41,28 @@ def text(value: str) -> str:
     return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
 
 
+_UPLINK_BY_NAME = {gas.value: name for gas, name in UPLINK_GAS.items()}
+
+
 def uplink_gas(name: str) -> str:
-    try:
-        return UPLINK_GAS[Gas(name)]
-    except ValueError:
-        return name.upper()[:16]
+    uplink = _UPLINK_BY_NAME.get(name)  # a dict lookup: this runs for every gas of every poll
+    return uplink if uplink is not None else name.upper()[:16]
 
 
 def telemetry(space: str, detector: str, snapshot: DetectorSnapshot) -> Record:
     """One successful poll of one detector (a failed one leaves an event on its health transitions instead)."""
     readings = []
     for r in snapshot.readings:
-        flags = [f for f, on in (("alarm1", r.alarm1), ("alarm2", r.alarm2), ("calibration_due", r.calibration_due))
-                 if on]
+        flags: list[str] = []
         if r.status != "ok":
-            flags.insert(0, r.status.value)
-        readings.append({"gas": uplink_gas(r.gas), "value": r.value, "unit": r.unit, "flags": flags[:8]})
+            flags.append(r.status.value)
+        if r.alarm1:
+            flags.append("alarm1")
+        if r.alarm2:
+            flags.append("alarm2")
+        if r.calibration_due:
+            flags.append("calibration_due")
+        readings.append({"gas": uplink_gas(r.gas), "value": r.value, "unit": r.unit, "flags": flags})
     status = snapshot.status
     flags = [f for f, on in (("fault", status.fault), ("warmup", status.warmup),
                              ("calibration_due", status.calibration_due)) if on]
@@ -103,6 +109,14 @@ def session(change: SessionChanged, *, session_id: str, previous: str | None, en
     if deadline is not None:
         body["deadline_ms"] = deadline * 1000
     return "session", body
+
+
+def session_entrants(space: str, *, session_id: str, phase: str, permit_id: str | None, entrants: int,
+                     deadline: int | None) -> Record:
+    """The session restated, its state unchanged, because the number inside changed: the session record is where
+    the count lives (the cloud's live view shows the latest by seq), so each change gets one."""
+    return session(SessionChanged(space, phase, permit_id, 0, f"{entrants} inside"), session_id=session_id,
+                   previous=phase, entrants=entrants, deadline=deadline)
 
 
 def event(type_: str, *, space: str | None = None, lock: str | None = None, detector: str | None = None,

@@ -244,10 +244,7 @@ OUTSIDERS = {"mgr2": "enterprise E2", "appr2": "enterprise E2", "att2": "enterpr
 
 #: Routes known to misbehave in files this test's author could not change, with the problem: strict xfails of the
 #: out-of-range tests below, so a fix turns them into failures until the entry goes.
-KNOWN_ISSUES: dict[Route, str] = {
-    ("GET", f"{API}/live/sessions"): "cloud/live/router.py: district_id / enterprise_id / space_id have no upper "
-                                     "bound: 2**31 is a 500 on PostgreSQL, 2**63 on SQLite (use cloud.schemas.QueryId)",
-}
+KNOWN_ISSUES: dict[Route, str] = {}
 
 # -- enumerating the app -----------------------------------------------------------------------------------------------
 

@@ -51,3 +51,25 @@ def test_open_sessions_with_readings_timers_and_alarms(client: TestClient, as_us
     assert r.status_code == 422 and r.json()["error"]["field"] == "query.space_id"
     send(client, tokens["gw-e1"], "gw-e1", [session(8, "s1", "closed")])
     assert client.get(LIVE, headers=as_user("mgr1")).json()["total"] == 0
+
+
+def test_the_entrant_count_follows_the_latest_session_record_by_seq(client: TestClient, as_user: Logins,
+                                                                    world: World, tokens: dict[str, str]) -> None:
+    """The gateway restates the session (same state) whenever the number inside changes; batches may arrive in
+    any order (a shared subscription keeps none), the count shown is the one of the highest seq."""
+    deadline = T0_MS + 30 * 60_000
+
+    def entrants() -> int:
+        items = client.get(LIVE, headers=as_user("mgr1")).json()["items"]
+        assert [s["state"] for s in items] == ["in_work"]
+        return int(items[0]["entrants"])
+
+    send(client, tokens["gw-e1"], "gw-e1", [session(3, "s1", "in_work", entrants=2, deadline_ms=deadline)])
+    send(client, tokens["gw-e1"], "gw-e1", [session(1, "s1", "in_work", deadline_ms=deadline),
+                                            session(2, "s1", "in_work", entrants=1, deadline_ms=deadline)])
+    assert entrants() == 2  # the older records arrived later and changed nothing
+    send(client, tokens["gw-e1"], "gw-e1", [session(5, "s1", "in_work", entrants=0, deadline_ms=deadline)])
+    send(client, tokens["gw-e1"], "gw-e1", [session(4, "s1", "in_work", entrants=1, deadline_ms=deadline)])
+    assert entrants() == 0
+    send(client, tokens["gw-e1"], "gw-e1", [session(6, "s1", "in_work", entrants=1, deadline_ms=deadline)])
+    assert entrants() == 1

@@ -41,7 +41,8 @@ def test_enrolment_signs_the_csr_and_issues_a_device_token(client: TestClient, a
     assert cert.public_key().public_numbers() == key.public_key().public_numbers()  # type: ignore[union-attr]
     assert out["epoch"] == 1 and keyring.command.kid.hex() in out["command_keys"]
     auth = {"Authorization": f"Bearer {out['device_token']}"}
-    assert client.get(f"{URL}/gw-e1/commands", headers=auth).json() == {"v": 1, "commands": []}
+    polled = client.get(f"{URL}/gw-e1/commands", headers=auth).json()["commands"]
+    assert len(polled) == 1  # only the cloud's signed time (cloud.downlink.timesync)
     gw = client.get(f"{URL}/gw-e1", headers=as_user("mgr1")).json()
     assert gw["status"] == "active" and gw["epoch"] == 1
 
@@ -151,8 +152,9 @@ def test_trust_list_push(client: TestClient, as_user: Logins, site: Site, keyrin
     assert r.status_code == 202 and r.json()["lock_ids"] == [site.lock_id]
     polled = client.get(f"{URL}/gw-e1/commands", headers={"Authorization": f"Bearer {out['device_token']}"})
     keys = {bytes.fromhex(k): crypto.public_key_from_raw(bytes.fromhex(v)) for k, v in out["command_keys"].items()}
-    command = verify_command(decode_poll(polled.content)[0], keys, gateway_id="gw-e1", last_counter=0,
-                             now_ms=int(clock.now.timestamp() * 1000))
+    time_first, push = decode_poll(polled.content)  # the cloud's signed time leads (cloud.downlink.timesync)
+    assert verify_command(time_first, keys, gateway_id="gw-e1", last_counter=0, now_ms=None).kind == "time"
+    command = verify_command(push, keys, gateway_id="gw-e1", last_counter=0, now_ms=int(clock.now.timestamp() * 1000))
     assert command.kind == "trust_list_update"
     trust = verify_trust_list(b64url_decode(command.body.trust_list),  # type: ignore[union-attr]
                               issuer_keys={keyring.issuer.kid: keyring.issuer.public},

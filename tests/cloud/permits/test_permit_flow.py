@@ -96,6 +96,8 @@ def test_apply_approve_token_unlocks(client: TestClient, as_user: Logins, site: 
                                  now_ms=int(clock.now.timestamp() * 1000))
         last = command.counter
         pushed.append(command)
+    assert pushed[0].kind == "time"  # the cloud's signed time leads (cloud.downlink.timesync)
+    pushed = pushed[1:]
     assert [c.kind for c in pushed] == ["permit_issued", "permit_issued"]
     assert {c.body.claims.token_id for c in pushed} == {t["cti"] for t in permit["tokens"]}  # type: ignore[union-attr]
     first = pushed[0].body.claims  # type: ignore[union-attr]
