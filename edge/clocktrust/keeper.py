@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from edge.clocktrust.system import NtpStatus, ntp_status, read_boot_id, read_clocks
-from edge.clocktrust.trust import ClockTrust, Distrust, Reading, TrustedTime
+from edge.clocktrust.trust import ClockTrust, Distrust, Reading, TimeSource, TrustedTime
 from edge.core.clock import Now
 from edge.tasks import OwnedTask
 
@@ -69,6 +69,15 @@ class ClockKeeper:
         """Drop trust on evidence (a fresh signed command refused as expired: our clock runs ahead)."""
         reading = self.reading()
         self._changed(self.trust.distrust(), reading, "evidence")
+
+    def distrust_unless_ntp(self) -> bool:
+        """A genuine cloud ``time`` command looked expired: our clock runs ahead, unless NTP vouches for it.
+        Returns whether trust was dropped."""
+        anchor = self.trust.anchor
+        if anchor is not None and anchor.source is TimeSource.NTP and self.trusted_ms() is not None:
+            return False
+        self.distrust()
+        return True
 
     def for_padlock(self) -> TrustedTime:
         """Trusted time to push to a padlock; raises :class:`~edge.clocktrust.trust.ClockUntrusted`."""

@@ -228,7 +228,8 @@ class Daemon:
 
         self._counters = await CounterStore.open(self.state_dir / "counters.db")
         self.gate = CommandGate(self._counters, trusted_keys(cfg.cloud.command_keys), gateway=self.gateway,
-                                clock_ms=self.clock_keeper.trusted_ms)
+                                clock_ms=self.clock_keeper.trusted_ms,
+                                on_expired_time=self.clock_keeper.distrust_unless_ntp)
         if cfg.uplink is None:
             return
         from edge.downlink import Downlink

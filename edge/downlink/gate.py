@@ -25,6 +25,9 @@ log = structlog.get_logger(__name__)
 
 #: The gateway's wall clock in unix ms, or None while it is not trusted (then only a ``time`` command passes).
 TrustedClock = Callable[[], int | None]
+#: Called when a genuine ``time`` command is refused as expired; returns whether the clock's trust was dropped
+#: (the gateway's clock runs ahead: uplink spec 5.4). An NTP-synced clock keeps its trust and the refusal stands.
+ExpiredTime = Callable[[], bool]
 
 
 class CommandRejected(EdgeError):
@@ -37,13 +40,14 @@ class CommandGate:
     """Verifies commands one at a time (counters must be checked and advanced in arrival order)."""
 
     def __init__(self, store: CounterStore, keys: Mapping[bytes, Ed25519PublicKey], *, gateway: str,
-                 clock_ms: TrustedClock | None = None) -> None:
+                 clock_ms: TrustedClock | None = None, on_expired_time: ExpiredTime | None = None) -> None:
         if not keys:
             raise ValueError("no trusted cloud command key: every command would be refused")
         self.store = store
         self.gateway = gateway
         self._keys = dict(keys)
         self._clock_ms: TrustedClock = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        self._on_expired_time = on_expired_time
         self._lock = asyncio.Lock()
         self.rejected: Counter[str] = Counter()  # by reason code, for metrics and tests
         self.accepted: Counter[str] = Counter()  # by command kind
@@ -52,17 +56,37 @@ class CommandGate:
         """The verified command; CommandRejected (logged, with the reason code) otherwise."""
         async with self._lock:
             try:
-                command = verify_command(data, self._keys, gateway_id=self.gateway,
-                                         last_counter=self.store.last(channel), now_ms=self._clock_ms(),
-                                         channel=channel)
+                command = self._verify(data, channel, self._clock_ms())
             except EnvelopeError as exc:
-                self.rejected[exc.code] += 1
-                log.warning("downlink_command_rejected", gateway=self.gateway, channel=channel, code=exc.code,
-                            field=exc.field, detail=str(exc))
-                raise CommandRejected(str(exc), code=exc.code, field=exc.field) from None
+                retried = self._time_despite_our_clock(data, channel) if exc.code == "expired" else None
+                if retried is None:
+                    self.rejected[exc.code] += 1
+                    log.warning("downlink_command_rejected", gateway=self.gateway, channel=channel, code=exc.code,
+                                field=exc.field, detail=str(exc))
+                    raise CommandRejected(str(exc), code=exc.code, field=exc.field) from None
+                command = retried
             await self.store.advance(channel, command.counter)
             self.accepted[command.kind] += 1
             return command
+
+    def _verify(self, data: bytes | SignedCommand, channel: Channel, now_ms: int | None) -> Command:
+        return verify_command(data, self._keys, gateway_id=self.gateway, last_counter=self.store.last(channel),
+                              now_ms=now_ms, channel=channel)
+
+    def _time_despite_our_clock(self, data: bytes | SignedCommand, channel: Channel) -> Command | None:
+        """A fresh, genuine ``time`` command that our clock calls expired means our clock runs ahead: drop its
+        trust (unless NTP vouches for it) and take the command as an untrusted gateway would."""
+        if self._on_expired_time is None:
+            return None
+        try:
+            command = self._verify(data, channel, None)  # with no clock only a genuine ``time`` passes
+        except EnvelopeError:
+            return None
+        if not self._on_expired_time():
+            return None
+        log.warning("downlink_clock_ahead", gateway=self.gateway, counter=command.counter,
+                    detail="a fresh time command looked expired: the clock is distrusted and reset from it")
+        return command
 
     async def verify_ack(self, data: bytes) -> Ack | None:
         """For the MQTT uplink: the ack inside a signed ``ack`` command, or None when it is refused."""

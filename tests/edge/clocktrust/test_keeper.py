@@ -89,3 +89,18 @@ async def test_a_failing_probe_does_not_end_the_loop() -> None:
         assert calls >= 3
     finally:
         await keeper.stop()
+
+
+async def test_an_expired_looking_time_command_drops_cloud_trust_but_not_ntp_trust() -> None:
+    clocks = Clocks()
+    keeper = ClockKeeper(boot_id="b", clocks=clocks)
+    keeper.cloud_time(T0, delay_bound_ms=400)
+    assert keeper.distrust_unless_ntp() is True and keeper.trusted_ms() is None
+
+    async def synced() -> NtpStatus:
+        return NtpStatus(True, 12, "adjtimex")
+
+    by_ntp = ClockKeeper(boot_id="b", ntp=synced, clocks=clocks)
+    clocks.wall_ms = T0
+    assert await by_ntp.refresh() is True
+    assert by_ntp.distrust_unless_ntp() is False and by_ntp.trusted_ms() is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -99,3 +100,14 @@ async def test_port_lost_mid_session_is_an_alarm_and_polling_resumes(daemon: Dae
     assert latched and all(not a.acknowledged for a in latched)  # cleared but latched until acknowledged
     assert any(k == "alarm" and b["cause"] in ("comm_loss", "stale_data") and b["state"] == "raised"
                for _s, k, b in rows)
+
+
+async def test_a_clock_set_ahead_is_reset_by_the_next_fresh_time_command(daemon: Daemon, site: Site) -> None:
+    ahead_ms = 600_000
+    wrong = site.command("time", {"time_ms": time.time_ns() // 1_000_000 + ahead_ms}, lifetime_ms=1000)
+    assert await daemon.submit_command(wrong) == "applied"  # an untrusted clock takes it (its lifetime is the bound)
+    assert abs(daemon.clock_keeper.trusted_ms() - time.time_ns() // 1_000_000 - ahead_ms) < 5_000
+    # The next one looks expired to a clock 10 min ahead; the clock is not NTP's, so it gives way.
+    assert await daemon.submit_command(site.time_command()) == "applied"
+    trusted = daemon.clock_keeper.trusted_ms()
+    assert trusted is not None and abs(trusted - time.time_ns() // 1_000_000) < 5_000

@@ -10,7 +10,7 @@ from edge.downlink import CommandGate, CommandRejected, CounterStore
 from protocols import crypto
 from protocols.commands import ACK_CHANNEL, DOWN_CHANNEL
 from protocols.vectorgen import seeded_key
-from tests.edge.downlink.commands import CLOUD_KEY, CLOUD_KEYS, GATEWAY, alarm_ack, now_ms
+from tests.edge.downlink.commands import CLOUD_KEY, CLOUD_KEYS, GATEWAY, alarm_ack, now_ms, time_set
 
 FORGER = seeded_key("downlink-test-forger")
 
@@ -88,3 +88,35 @@ async def test_an_untrusted_clock_refuses_all_but_time_and_acks_only_verify_on_t
 def test_a_gate_without_keys_is_refused() -> None:
     with pytest.raises(ValueError, match="no trusted"):
         CommandGate(None, {}, gateway=GATEWAY)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("drops_trust", [True, False])
+async def test_a_fresh_time_command_our_clock_calls_expired(tmp_path: Path, drops_trust: bool) -> None:
+    """Our clock runs 10 minutes ahead: a fresh time command looks expired. Unless NTP vouches for the clock its
+    trust is dropped and the command taken (uplink spec 5.4); any other expired-looking command stays refused."""
+    calls: list[int] = []
+
+    def on_expired_time() -> bool:
+        calls.append(1)
+        return drops_trust
+
+    store = await CounterStore.open(tmp_path / "d.db")
+    gate = CommandGate(store, CLOUD_KEYS, gateway=GATEWAY, clock_ms=lambda: now_ms() + 600_000,
+                       on_expired_time=on_expired_time)
+    try:
+        with pytest.raises(CommandRejected) as info:
+            await gate.accept(alarm_ack(1), DOWN_CHANNEL)
+        assert info.value.code == "expired" and not calls  # not a time command: no reason to doubt the clock
+        if drops_trust:
+            command = await gate.accept(time_set(2), DOWN_CHANNEL)
+            assert command.kind == "time" and store.last(DOWN_CHANNEL) == 2
+        else:
+            with pytest.raises(CommandRejected) as info:
+                await gate.accept(time_set(2), DOWN_CHANNEL)
+            assert info.value.code == "expired" and store.last(DOWN_CHANNEL) == 0
+        assert calls == [1]
+        with pytest.raises(CommandRejected) as info:  # a forged time command never reaches the hook
+            await gate.accept(time_set(3, key=FORGER, kid=crypto.key_id(CLOUD_KEY)), DOWN_CHANNEL)
+        assert info.value.code == "bad_signature" and calls == [1]
+    finally:
+        await store.close()
