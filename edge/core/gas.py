@@ -204,6 +204,14 @@ class GasMonitor:
     def gases(self) -> frozenset[Gas]:
         return frozenset(self._tracks)
 
+    def hold_level(self, gas: Gas, level: Level) -> None:
+        """Start from ``level`` for ``gas`` (after a restart, the level of a gas alarm that was active): it holds
+        until a valid reading says otherwise — through the deadband, as any de-escalation. An unknown
+        concentration is not a cleared one."""
+        track = self._tracks.get(gas)
+        if track is not None and track.value is None and level in (Level.LEVEL1, Level.LEVEL2):
+            track.gas_level = level
+
     def observe(self, reading: Reading) -> bool:
         """Take one reading; False if the space does not monitor that gas or the reading is older than the last."""
         track = self._tracks.get(reading.gas)
@@ -300,6 +308,8 @@ class GasMonitor:
                 else f"outside the {t.gas_level} range {band} {unit}"
             )
             reasons.append(f"{name} {t.value:.3g} {unit}{over} {where} ({lim.source})")
+        elif t.gas_level != Level.NORMAL:
+            reasons.append(f"{name}: {t.gas_level} held from before the restart until a reading shows otherwise")
         stel, twa = self._exposure(t, now)
         stel_over, twa_over = self._over(t, stel, twa)
         if stel_over:

@@ -7,10 +7,11 @@ whose detector is in fault keeps its last alarm level: an unknown concentration 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from edge.core.alarms import AlarmKey, AlarmKind
+from edge.core.alarms import Alarm, AlarmKey, AlarmKind
 from edge.core.gas import GasState, Level, ReadingStatus
+from edge.core.limits import Gas
 
 GAS_ALARM_KINDS = frozenset(
     {
@@ -52,6 +53,23 @@ def gas_alarm_conditions(state: GasState, in_session: bool) -> dict[AlarmKey, st
             kind = AlarmKind.COMM_LOSS if report.fault == ReadingStatus.COMM_LOSS else AlarmKind.DETECTOR_FAULT
             add(kind, subject, report.reasons)
     return out
+
+
+_GAS_NAMES = frozenset(g.value for g in Gas)
+
+
+def held_gas_levels(alarms: Iterable[Alarm], space: str) -> dict[Gas, Level]:
+    """The gas levels a restarted monitor of ``space`` starts from: those of its active level-1/2 gas alarms
+    (see ``GasMonitor.hold_level``), so a restart with no reading yet does not clear them."""
+    levels: dict[Gas, Level] = {}
+    for alarm in alarms:
+        if alarm.key.space != space or not alarm.active or alarm.key.subject not in _GAS_NAMES:
+            continue
+        if alarm.key.kind is AlarmKind.GAS_LEVEL2:
+            levels[Gas(alarm.key.subject)] = Level.LEVEL2
+        elif alarm.key.kind is AlarmKind.GAS_LEVEL1:
+            levels.setdefault(Gas(alarm.key.subject), Level.LEVEL1)
+    return levels
 
 
 def owns_gas_alarms(space: str) -> Callable[[AlarmKey], bool]:

@@ -27,6 +27,7 @@ from edge.clocktrust import ClockKeeper
 from edge.config import EdgeConfig, trusted_keys
 from edge.core.alarms import ACK_NEEDS_CLEAR, AlarmError, AlarmSet
 from edge.core.clock import Now
+from edge.core.gas_alarms import held_gas_levels
 from edge.core.session_io import EntrantIn, EntrantOut, EntryConfirmed, RecordAlarm, SessionInput, Tick
 from edge.daemon import records
 from edge.daemon.actions import ActionExecutor, Announce
@@ -197,6 +198,8 @@ class Daemon:
             by_space.setdefault(event.key.space, []).append(RecordAlarm(event))
         for space in self.config.spaces:
             runner = SpaceRunner(space, self.alarms, [d for d in self.detectors.values() if d.space == space.id], now)
+            for gas, level in held_gas_levels(self.alarms.open_alarms(), space.id).items():
+                runner.monitor.hold_level(gas, level)
             data = saved.get("spaces", {}).get(space.id)
             actions = by_space.get(space.id, [])
             if data is not None:
@@ -204,6 +207,8 @@ class Daemon:
             self.spaces[space.id] = runner
             out[space.id] = actions
         self.audit.restore(saved.get("locks", {}))
+        # An attendant's acknowledgement held for a gas to clear outlives a restart, as the alarm itself does.
+        self.held_acks = {int(alarm_id): str(by) for alarm_id, by in saved.get("held_acks", {}).items()}
         return out
 
     async def _startup_records(self, now: Now, restored: bool, actions: dict[str, list[Any]]) -> None:
@@ -321,7 +326,8 @@ class Daemon:
     def _save_state(self) -> None:
         self.state.save({"alarms": self.alarms.snapshot(),
                          "spaces": {sid: r.snapshot() for sid, r in self.spaces.items()},
-                         "locks": self.audit.cursors()})
+                         "locks": self.audit.cursors(),
+                         "held_acks": {str(alarm_id): by for alarm_id, by in self.held_acks.items()}})
 
     def _records_stored(self) -> None:
         if self.sender is not None:
@@ -462,6 +468,7 @@ class Daemon:
             if alarm is None or not alarm.active or alarm.key.kind not in ACK_NEEDS_CLEAR:
                 raise
         self.held_acks[alarm_id] = by
+        self._save_state()
         assert self.journal is not None
         await self.journal.write([records.event("alarm_ack_held", space=alarm.key.space, alarm_id=alarm_id,
                                                 by=records.text(by))], self.now().wall * 1000)
@@ -472,10 +479,12 @@ class Daemon:
             alarm = next((a for a in self.alarms.open_alarms() if a.id == alarm_id), None)
             if alarm is None or alarm.acknowledged:
                 del self.held_acks[alarm_id]
+                self._save_state()
             elif not alarm.active:
-                del self.held_acks[alarm_id]
                 with contextlib.suppress(AlarmError):  # raced with another acknowledgement
                     await self.acknowledge(alarm_id, by)
+                del self.held_acks[alarm_id]
+                self._save_state()
 
     async def mute(self, alarm_id: int, by: str, seconds: float) -> None:
         await self._alarm_op(alarm_id, lambda now: self.alarms.mute(alarm_id, by, now, seconds))

@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from edge.core.alarms import AlarmKey, AlarmKind, AlarmSet
+from edge.core.clock import Now
 from edge.core.gas import (
     GasMonitor,
     GasMonitorConfig,
@@ -17,6 +19,7 @@ from edge.core.gas import (
     ReadingStatus,
     next_level,
 )
+from edge.core.gas_alarms import gas_alarm_conditions, held_gas_levels
 from edge.core.limits import DEFAULT_LIMITS, Band, Conditions, Gas, Unit, space_limits
 from edge.core.trend import trend_slope
 
@@ -282,3 +285,27 @@ class GasMonitorMachine(RuleBasedStateMachine):
 
 TestGasMonitorMachine = GasMonitorMachine.TestCase
 TestGasMonitorMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+
+
+def test_a_held_level_stays_until_a_reading_clears_it_through_the_deadband() -> None:
+    m = monitor()
+    m.hold_level(Gas.H2S, Level.LEVEL2)  # a restart with the level-2 alarm active
+    report = m.evaluate(1.0).gases[Gas.H2S]
+    assert report.gas_level == Level.LEVEL2 and report.level == Level.PENDING
+    assert any("held from before the restart" in r for r in report.reasons)
+    assert AlarmKey(AlarmKind.GAS_LEVEL2, "space-1", "h2s") in gas_alarm_conditions(m.evaluate(1.0), False)
+    m.observe(Reading(Gas.H2S, 15.0, Unit.MG_M3, 2.0, detector="det-1"))
+    assert m.evaluate(2.0).gases[Gas.H2S].gas_level == Level.LEVEL1  # de-escalates as any reading would
+    m.observe(Reading(Gas.H2S, 1.0, Unit.MG_M3, 3.0, detector="det-1"))
+    assert m.evaluate(3.0).gases[Gas.H2S].gas_level == Level.NORMAL
+    m.hold_level(Gas.H2S, Level.LEVEL2)  # only a monitor that has seen nothing yet takes a held level
+    assert m.evaluate(3.0).gases[Gas.H2S].gas_level == Level.NORMAL
+
+
+def test_held_levels_come_from_active_gas_alarms_of_the_space() -> None:
+    alarms = AlarmSet()
+    for kind, space, gas in ((AlarmKind.GAS_LEVEL1, "s", "h2s"), (AlarmKind.GAS_LEVEL2, "s", "h2s"),
+                             (AlarmKind.GAS_LEVEL1, "s", "co"), (AlarmKind.GAS_LEVEL2, "other", "o2"),
+                             (AlarmKind.STALE_DATA, "s", "det-1")):
+        alarms.set_condition(AlarmKey(kind, space, gas), True, "test", Now(0.0, 0))
+    assert held_gas_levels(alarms.open_alarms(), "s") == {Gas.H2S: Level.LEVEL2, Gas.CO: Level.LEVEL1}
