@@ -2,8 +2,8 @@
 
 It only finds the lock by the lock id in its manufacturer data, connects, subscribes and writes; fragmenting,
 requests, chain verification and timeouts are the shared code in ``session`` and ``link``, which the bumble
-backend exercises over the virtual radio. Without an adapter this module's radio code cannot run here:
-tests cover :func:`advert_from_manufacturer_data` and :func:`mtu_of` only.
+backend exercises over the virtual radio. Its BlueZ calls are tested against BlueZoo (a BlueZ D-Bus mock,
+``tests/rig/bluez.py``); below BlueZ's API (HCI, ATT, link loss) only a real adapter exercises it.
 """
 
 from __future__ import annotations

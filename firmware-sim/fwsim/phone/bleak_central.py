@@ -3,7 +3,9 @@
 Deliberately thin — the protocol lives in :mod:`fwsim.phone.session`, shared with the bumble backend; this
 module only scans (by the lock id in the manufacturer data), connects, subscribes and writes. bleak is
 imported when a central is made, so the rest of the phone client runs without it. BlueZ negotiates the ATT
-MTU itself (bleak cannot ask for one): the link reports what was agreed.
+MTU itself (bleak cannot ask for one): the link reports what was agreed, read from the write characteristic's
+largest write without response (bleak's ``mtu_size`` on BlueZ is a fixed 23, with a warning, unless the MTU
+was acquired through a characteristic).
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import Any
 
 from fwsim.phone.errors import LinkLost, LockNotFound
 from fwsim.phone.link import FoundLock, NotificationQueue, advert_for
-from protocols.padlock.gatt import COMPANY_ID, NOTIFY_CHARACTERISTIC_UUID, WRITE_CHARACTERISTIC_UUID
+from protocols.padlock.gatt import (
+    ATT_HEADER_LEN,
+    COMPANY_ID,
+    DEFAULT_ATT_MTU,
+    MAX_ATT_MTU,
+    NOTIFY_CHARACTERISTIC_UUID,
+    WRITE_CHARACTERISTIC_UUID,
+)
 
 
 def advert_of(advertisement_data: Any, lock_id: bytes) -> Any:
@@ -22,14 +31,22 @@ def advert_of(advertisement_data: Any, lock_id: bytes) -> Any:
     return None if data is None else advert_for(lock_id, manufacturer_data=bytes(data))
 
 
+def mtu_of(max_write_without_response_size: int | None) -> int:
+    """The ATT MTU agreed on the link, from the largest write without response bleak reports (payload + 3)."""
+    if not max_write_without_response_size:
+        return DEFAULT_ATT_MTU
+    return max(DEFAULT_ATT_MTU, min(MAX_ATT_MTU, max_write_without_response_size + ATT_HEADER_LEN))
+
+
 class BleakLink:
-    def __init__(self, client: Any, queue: NotificationQueue) -> None:
+    def __init__(self, client: Any, queue: NotificationQueue, mtu: int = DEFAULT_ATT_MTU) -> None:
         self.client = client
         self._queue = queue
+        self._mtu = mtu
 
     @property
     def mtu(self) -> int:
-        return int(self.client.mtu_size)
+        return self._mtu
 
     async def write(self, fragment: bytes) -> None:
         if self._queue.lost:
@@ -74,9 +91,12 @@ class BleakCentral:
                                          bluez=self._bluez)
         try:
             await client.connect()
+            write = client.services.get_characteristic(str(WRITE_CHARACTERISTIC_UUID))
+            if write is None:
+                raise LookupError("the device has no SafeGrid padlock write characteristic")
             await client.start_notify(str(NOTIFY_CHARACTERISTIC_UUID), lambda _char, data: queue.put(bytes(data)))
         except Exception as exc:
             with contextlib.suppress(Exception):
                 await client.disconnect()
             raise LinkLost(f"could not connect to the padlock: {exc}") from exc
-        return BleakLink(client, queue)
+        return BleakLink(client, queue, mtu_of(write.max_write_without_response_size))

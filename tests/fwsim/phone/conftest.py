@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 
 from tests.fwsim.lock.world import PadlockRig, default_logging, padlock_rig
+from tests.rig.bluez import bluez_bus  # noqa: F401  (fixture: BlueZoo on a private D-Bus, for the bleak tests)
 
 
 @pytest_asyncio.fixture

@@ -2,9 +2,8 @@
 
 Covered here: picking the padlock out of bleak's own ``AdvertisementData`` by lock id, the backend
 building a central (bleak is importable), and the rest of the phone client not importing bleak at all.
-Not covered (needs an adapter, or a BlueZ mock hosting a GATT peripheral): ``BleakCentral.find``,
-``connect``, ``BleakLink.write`` and notifications. The protocol they carry is the shared
-``PadlockSession``, which the bumble tests exercise end to end.
+``BleakCentral.find``, ``connect``, ``BleakLink.write`` and notifications run against BlueZoo (a BlueZ mock on a
+private D-Bus) in test_bleak_bluez; what lies below BlueZ's D-Bus API (HCI, ATT, link loss) needs an adapter.
 """
 
 from __future__ import annotations

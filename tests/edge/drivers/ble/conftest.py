@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from tests.edge.drivers.ble.world import Keys, gateway_link, provisioned_core, signer, start_lock
+from tests.rig.bluez import bluez_bus  # noqa: F401  (fixture: BlueZoo on a private D-Bus, for the bleak tests)
 
 
 @pytest.fixture

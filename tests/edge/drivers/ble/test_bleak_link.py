@@ -1,6 +1,7 @@
-"""The bleak backend's pure parts. Its radio code needs a Bluetooth adapter (BlueZ), which this machine lacks:
-scanning, connecting and GATT over bleak are NOT exercised here; the shared session logic above them is, through
-the bumble backend (test_link_bumble, test_watcher)."""
+"""The bleak backend's pure parts. Its radio code (scanning, connecting, GATT over BlueZ's D-Bus API) runs against
+BlueZoo, a BlueZ mock on a private bus, in test_bleak_bluez; nothing below BlueZ's API (HCI, ATT, the MTU
+exchange, link loss) runs without an adapter. The shared session logic is exercised through the bumble backend
+(test_link_bumble, test_watcher)."""
 
 from __future__ import annotations
 
