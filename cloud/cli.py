@@ -23,12 +23,16 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from cloud.http.tls import uvicorn_tls_options
+
     settings = _settings(args)
     if args.config:
         os.environ[CONFIG_PATH_ENV] = str(args.config)  # worker processes build their app from it
+    # [api.tls]: HTTPS, and with client_ca_file gateways' client certificates (cloud.http.tls)
+    tls = uvicorn_tls_options(settings.api.tls, config_path=args.config or os.environ.get(CONFIG_PATH_ENV))
     uvicorn.run("cloud.app:create_app_from_env", factory=True, host=args.host or settings.api.host,
                 port=args.port or settings.api.port, workers=args.workers or settings.api.workers,
-                log_level=args.log_level.lower())
+                log_level=args.log_level.lower(), **tls)
     return 0
 
 

@@ -31,6 +31,15 @@ class DatabaseSettings(StrictModel):
     pool_size: int = Field(5, ge=1, le=100)
 
 
+class ApiTlsSettings(StrictModel):
+    """HTTPS served by ``safegrid-cloud serve`` itself; with ``client_ca_file`` gateways may show a certificate."""
+
+    cert_file: Path = Field(description="the server's certificate (chain), PEM")
+    key_file: Path = Field(description="its private key, PEM, unencrypted")
+    client_ca_file: Path | None = Field(None, description="the device CA's certificate, PEM: client certificates "
+                                                          "are asked for (optional) and verified against it")
+
+
 class ApiSettings(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -38,6 +47,7 @@ class ApiSettings(StrictModel):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body accepted (413 above)")
     max_import_bytes: int = Field(33_554_432, ge=1024, description="largest bulk-import file accepted")
     max_import_rows: int = Field(200_000, ge=1)
+    tls: ApiTlsSettings | None = Field(None, description="serve HTTPS (default: plain HTTP)")
 
 
 class AuthSettings(StrictModel):
