@@ -1,5 +1,5 @@
 """``safegrid-cloud downlink-mqtt``: the worker publishing queued signed commands to the gateways over MQTT, and
-signed ``time`` commands to the gateways due one (``[downlink]`` settings)."""
+signed ``time`` commands to the gateways due one (``[downlink]`` settings) or asking for one in their status."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _run(args: argparse.Namespace, load: SettingsLoader) -> int:
     from cloud.db.migrate import ensure_migrated
     from cloud.downlink.mqtt import BrokerSettings, MqttPublisher
     from cloud.downlink.publisher import run_forever
-    from cloud.downlink.timesync import TimeSync
+    from cloud.downlink.timesync import ClockAsks, TimeSync
     from cloud.keys.service import KeyStore, install, keys_dir
 
     settings = load(args)
@@ -38,15 +38,16 @@ def _run(args: argparse.Namespace, load: SettingsLoader) -> int:
     clock = lambda: datetime.now(UTC)  # noqa: E731
     database = Database.from_url(settings.database_url(), busy_timeout_ms=settings.database.busy_timeout_ms)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    asks = ClockAsks(clock=clock)  # fed by the gateways' statuses; a new ask wakes the loop at once
+    signal.signal(signal.SIGTERM, lambda *_: (stop.set(), asks.wake()))
     try:
         ensure_migrated(database.engine, migrate=False)
         broker = BrokerSettings(host=args.broker_host, port=args.broker_port, tls=_tls(args),
                                 client_id=args.client_id or f"safegrid-downlink-{os.getpid()}",
                                 username=args.username, password=os.environ.get("SAFEGRID_MQTT_PASSWORD"))
-        with MqttPublisher(broker) as publisher:
+        with MqttPublisher(broker, on_status=asks.status) as publisher:
             run_forever(database, publisher, clock=clock, interval_s=args.interval, stop=stop.is_set,
-                        sync=TimeSync.from_settings(settings.downlink, clock=clock, keystore=keystore))
+                        sync=TimeSync.from_settings(settings.downlink, clock=clock, keystore=keystore), asks=asks)
     except KeyboardInterrupt:
         pass
     finally:

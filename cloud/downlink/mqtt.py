@@ -1,18 +1,28 @@
 """The MQTT adapter of the downlink (paho, MQTT 5): publish signed command bytes on a gateway's down or ack
-topic at QoS 1 and wait for the broker's PUBACK."""
+topic at QoS 1 and wait for the broker's PUBACK; optionally watch the gateways' retained statuses (how a gateway
+with an untrusted clock asks for a time command, ``cloud.downlink.timesync``)."""
 
 from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from protocols import topics
 from protocols.commands import ACK_CHANNEL, Channel
+from protocols.errors import EnvelopeError
+from protocols.uplink import Status, decode_status
+
+log = structlog.get_logger(__name__)
+
+#: Called on paho's network thread with the gateway of the topic and its status (the payload names the same one).
+StatusListener = Callable[[str, Status], None]
 
 
 class PublishError(Exception):
@@ -31,10 +41,13 @@ class BrokerSettings:
 
 
 class MqttPublisher:
-    """One connection to the broker on paho's network thread; ``publish`` blocks until the PUBACK."""
+    """One connection to the broker on paho's network thread; ``publish`` blocks until the PUBACK. With
+    ``on_status`` it also subscribes to every gateway's status topic (again on each connection: the session is not
+    kept, and the broker then hands over every retained status, so nothing said meanwhile is missed)."""
 
-    def __init__(self, settings: BrokerSettings) -> None:
+    def __init__(self, settings: BrokerSettings, *, on_status: StatusListener | None = None) -> None:
         self.settings = settings
+        self._on_status = on_status
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=settings.client_id,
                                    protocol=mqtt.MQTTv5)
         if settings.tls is not None:
@@ -45,13 +58,34 @@ class MqttPublisher:
         self._refused: str | None = None
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = lambda *_args: self._connected.clear()
+        self._client.on_message = self._on_message
 
     def _on_connect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason: object,
                     _props: object) -> None:
         if getattr(reason, "is_failure", False):
             self._refused = str(reason)
             return
+        if self._on_status is not None:
+            _client.subscribe(topics.STATUS_SUBSCRIPTION, qos=topics.QOS)
         self._connected.set()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        if self._on_status is None:
+            return
+        try:
+            where = topics.parse_topic(message.topic)
+            if where.channel != "status":
+                raise EnvelopeError(f"not a status topic: {message.topic!r}", field="topic")
+            status = decode_status(message.payload)
+            if status.gateway != where.gateway:  # the ACL binds the topic to the gateway, not the payload
+                raise EnvelopeError(f"status of {status.gateway} on {where.gateway}'s topic", field="gateway")
+        except EnvelopeError as exc:
+            log.warning("downlink_status_refused", topic=str(message.topic)[:200], code=exc.code, error=str(exc))
+            return
+        try:
+            self._on_status(where.gateway, status)
+        except Exception:  # a listener bug must not end paho's network thread
+            log.exception("downlink_status_listener_failed", gateway=where.gateway)
 
     def connect(self) -> None:
         try:

@@ -244,7 +244,8 @@ class Daemon:
         self.uplink = open_uplink(cfg.uplink, gateway=self.gateway, epoch=cfg.gateway.epoch,
                                   verify_ack=self.gate.verify_ack,
                                   last_down_counter=lambda: self._counters.last(DOWN_CHANNEL),
-                                  software=f"safegrid-edge {__version__}")
+                                  software=f"safegrid-edge {__version__}",
+                                  clock_trusted=lambda: self.clock_keeper.trusted_ms() is not None)
         await self.uplink.start()
         self.sender = Sender(self.outbox, self.uplink, cfg.uplink.batch)
         self.sender.start()

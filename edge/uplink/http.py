@@ -3,7 +3,9 @@
 ``POST /api/v1/gateways/{gateway}/batches`` answers with the ack after the cloud has committed the batch, so
 a batch's future is already resolved when ``submit`` returns (one batch at a time). Over HTTPS the TLS
 connection authenticates the cloud, so the ack needs no signature; the gateway authenticates with its client
-certificate or a device token. Commands come from ``GET …/commands?after={last accepted down counter}``.
+certificate or a device token. Commands come from ``GET …/commands?after={last accepted down counter}``, with
+``&clock=untrusted`` while the gateway does not trust its wall clock: then it refuses every command but ``time`` and
+can let no one in, so it asks the cloud for a time command at once rather than when the cloud's interval is up.
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 class HttpUplink(Uplink):
-    """Uplink over HTTPS. ``last_down_counter`` gives the last accepted down-channel counter (for polling)."""
+    """Uplink over HTTPS. ``last_down_counter`` gives the last accepted down-channel counter (for polling);
+    ``clock_trusted`` whether the gateway trusts its clock (None: not known, never asks for the time)."""
 
     def __init__(self, config: HttpConfig, *, gateway: str, last_down_counter: Callable[[], int],
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 clock_trusted: Callable[[], bool] | None = None) -> None:
         super().__init__(topics.check_gateway_id(gateway))
         self.config = config
         self._last_down_counter = last_down_counter
+        self._clock_trusted = clock_trusted
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._poller = OwnedTask(f"http-commands-{self.gateway}")
@@ -103,7 +108,7 @@ class HttpUplink(Uplink):
         backoff = Backoff(self.config.poll_interval_s, max(self.config.poll_interval_s, 300.0))
         while True:
             try:
-                response = await self._client.get(self._commands_path, params={"after": self._last_down_counter()})
+                response = await self._client.get(self._commands_path, params=self._poll_params())
                 if response.status_code != 200:
                     raise UplinkError(f"GET commands: HTTP {response.status_code}")
                 for command in decode_poll(response.content):
@@ -116,6 +121,13 @@ class HttpUplink(Uplink):
             else:
                 backoff.reset()
                 await asyncio.sleep(self.config.poll_interval_s)
+
+
+    def _poll_params(self) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"after": self._last_down_counter()}
+        if self._clock_trusted is not None and not self._clock_trusted():
+            params["clock"] = "untrusted"  # protocols/uplink.md §7: the cloud answers with a time command at once
+        return params
 
 
 def _ssl_context(tls: TlsConfig | None) -> ssl.SSLContext:

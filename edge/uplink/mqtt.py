@@ -7,6 +7,12 @@ and jitter (paho's own reconnect has no jitter, and a fleet coming back after an
 A PUBACK only means the broker has the batch. A batch is done when the cloud's signed ``ack`` command on the
 ack topic, checked by the injected verifier, says its watermark covers it: the futures of pending batches are
 keyed by (epoch, last seq) and resolved by the first such ack.
+
+Given ``clock_trusted``, the retained online status also says whether the gateway trusts its wall clock. A task
+(``mqtt-clock-<gateway>``) checks it every second — trust also lapses by itself as drift accumulates, so there
+is no event to wait for — and publishes a fresh status when it changes, and every minute while it is untrusted:
+``online`` with ``clock_trusted: false`` is how the gateway asks the cloud for a signed ``time`` command at once
+(uplink spec §6), rather than waiting up to the cloud's interval while it refuses every other command.
 """
 
 from __future__ import annotations
@@ -41,14 +47,17 @@ LOOP_TIMEOUT_S = 1.0  # how long one paho loop() may block in select (publish() 
 ACK_INBOX_SIZE = 1024  # signed acks waiting for verification; more means the cloud floods us: drop them
 OFFLINE_STATUS_WAIT_S = 2.0  # on a clean close, how long to wait for the broker to take the offline status
 THREAD_STOP_WAIT_S = 5.0
+CLOCK_CHECK_S = 1.0  # how often the clock's trust is looked at (a cheap read of the clocks)
+CLOCK_ASK_AGAIN_S = 60.0  # while untrusted, ask again this often (an answer lost or refused must not wait 10 min)
 
 
 class MqttUplink(Uplink):
-    """Uplink over MQTT 5. ``verify_ack`` turns a signed ack command into an Ack (or None: refused)."""
+    """Uplink over MQTT 5. ``verify_ack`` turns a signed ack command into an Ack (or None: refused);
+    ``clock_trusted`` tells whether the gateway trusts its wall clock (None: not said in the status)."""
 
     def __init__(self, config: MqttConfig, *, gateway: str, verify_ack: AckVerifier, epoch: int | None = None,
                  client_id: str | None = None, software: str | None = None,
-                 clock_ms: Callable[[], int] | None = None) -> None:
+                 clock_ms: Callable[[], int] | None = None, clock_trusted: Callable[[], bool] | None = None) -> None:
         super().__init__(topics.check_gateway_id(gateway))
         self.config = config
         self._verify_ack = verify_ack
@@ -73,6 +82,11 @@ class MqttUplink(Uplink):
         self._closed = False
         self._offline_mid: int | None = None
         self._offline_published = asyncio.Event()
+        self._clock_trusted_now = clock_trusted
+        self._clock_trusted: bool | None = None  # the last value read: what a status says (read by paho's thread)
+        self._clock_said: bool | None = None  # what the last online status handed to paho said
+        self._clock_said_at = 0.0  # when (monotonic s)
+        self._clock_watch = OwnedTask(f"mqtt-clock-{self.gateway}")
         self.connects = 0  # successful CONNACKs, for diagnostics and tests
 
     # -- lifecycle -----------------------------------------------------------------------------------------
@@ -98,6 +112,9 @@ class MqttUplink(Uplink):
         client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s,
                              clean_start=False, properties=connect_props)
         self._pump.start(self._ack_pump)
+        if self._clock_trusted_now is not None:
+            self._clock_trusted = self._clock_trusted_now()  # before connecting: the first status says it
+            self._clock_watch.start(self._watch_clock)
         self._thread = threading.Thread(target=self._network, name=f"mqtt-{self.gateway}", daemon=True)
         self._thread.start()
 
@@ -105,8 +122,10 @@ class MqttUplink(Uplink):
         if self._closed or self._thread is None:
             return
         self._closed = True
+        await self._clock_watch.stop()
         if self.connected:
-            info = self._client.publish(self._status_topic, self._status_payload(False), qos=topics.QOS, retain=True)
+            info = self._client.publish(self._status_topic, self._status_payload(False, self._clock_trusted),
+                                        qos=topics.QOS, retain=True)
             self._offline_mid = info.mid  # set before any PUBACK callback can reach the loop
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._offline_published.wait(), OFFLINE_STATUS_WAIT_S)
@@ -161,8 +180,9 @@ class MqttUplink(Uplink):
         self.connects += 1
         # Subscribe every time: a broker that lost our session (crash, no persistence) lost the subscriptions.
         client.subscribe([(name, topics.QOS) for name in topics.gateway_subscriptions(self.gateway)])
-        client.publish(self._status_topic, self._status_payload(True), qos=topics.QOS, retain=True)
-        self._to_loop(self._link_up, bool(getattr(flags, "session_present", False)))
+        clock_trusted = self._clock_trusted
+        client.publish(self._status_topic, self._status_payload(True, clock_trusted), qos=topics.QOS, retain=True)
+        self._to_loop(self._link_up, bool(getattr(flags, "session_present", False)), clock_trusted)
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason_code: ReasonCode,
                        properties: Any) -> None:
@@ -177,9 +197,28 @@ class MqttUplink(Uplink):
 
     # -- back in asyncio -------------------------------------------------------------------------------------
 
-    def _link_up(self, session_present: bool) -> None:
+    def _link_up(self, session_present: bool, clock_trusted: bool | None = None) -> None:
         log.info("mqtt_connected", gateway=self.gateway, session_present=session_present)
+        self._clock_said, self._clock_said_at = clock_trusted, time.monotonic()
         self._connected.set()
+
+    async def _watch_clock(self) -> None:
+        """Publish the online status again when the clock's trust changed since the last one said, and now and
+        then while it is untrusted (asking the cloud for the time again). Only while connected: on connecting,
+        paho's thread publishes the status with the value read last."""
+        assert self._clock_trusted_now is not None
+        while True:
+            await asyncio.sleep(CLOCK_CHECK_S)
+            trusted = self._clock_trusted_now()
+            self._clock_trusted = trusted
+            if not self.connected or self._closed:
+                continue
+            ask_again = not trusted and time.monotonic() - self._clock_said_at >= CLOCK_ASK_AGAIN_S
+            if trusted != self._clock_said or ask_again:
+                log.info("mqtt_status_clock", gateway=self.gateway, clock_trusted=trusted)
+                self._client.publish(self._status_topic, self._status_payload(True, trusted), qos=topics.QOS,
+                                     retain=True)
+                self._clock_said, self._clock_said_at = trusted, time.monotonic()
 
     def _link_down(self, reason: str) -> None:
         if self._connected.is_set():
@@ -244,11 +283,12 @@ class MqttUplink(Uplink):
     async def publish_status(self, online: bool) -> None:
         if not self.connected:
             raise UplinkUnavailable("not connected to the MQTT broker")
-        self._client.publish(self._status_topic, self._status_payload(online), qos=topics.QOS, retain=True)
+        self._client.publish(self._status_topic, self._status_payload(online, self._clock_trusted), qos=topics.QOS,
+                             retain=True)
 
-    def _status_payload(self, online: bool) -> bytes:
+    def _status_payload(self, online: bool, clock_trusted: bool | None) -> bytes:
         return encode_status(make_status(self.gateway, online=online, at_ms=self._clock_ms(), epoch=self._epoch,
-                                         software=self._software))
+                                         software=self._software, clock_trusted=clock_trusted))
 
 
 def _path(value: object) -> str | None:

@@ -113,7 +113,11 @@ class Ack(Message):
 
 
 class Status(Message):
-    """A gateway's online status: retained on its status topic; the last will says ``online: false``."""
+    """A gateway's online status: retained on its status topic; the last will says ``online: false``.
+
+    ``clock_trusted`` (optional, absent in older gateways' statuses) says whether the gateway trusts its wall
+    clock; the gateway publishes a new status when that changes, and an online status with ``clock_trusted: false``
+    asks the cloud for a signed ``time`` command at once (uplink spec §6)."""
 
     v: Literal[1]
     gateway: GatewayId
@@ -121,6 +125,7 @@ class Status(Message):
     at_ms: TimeMs | None = None
     epoch: Epoch | None = None
     software: Text | None = None
+    clock_trusted: bool | None = None
 
 
 ENVELOPE_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(Envelope)
@@ -234,6 +239,7 @@ def decode_status(data: bytes) -> Status:
 
 
 def make_status(gateway: str, *, online: bool, at_ms: int | None = None, epoch: int | None = None,
-                software: str | None = None) -> Status:
+                software: str | None = None, clock_trusted: bool | None = None) -> Status:
     return parse_python(STATUS_ADAPTER, {"v": 1, "gateway": gateway, "online": online, "at_ms": at_ms,
-                                         "epoch": epoch, "software": software}, what="status")
+                                         "epoch": epoch, "software": software, "clock_trusted": clock_trusted},
+                        what="status")

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import threading
 import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.publish
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
@@ -22,20 +24,24 @@ from cloud.devices.models import GATEWAY_ACTIVE, Gateway
 from cloud.downlink.counters import store
 from cloud.downlink.models import DownlinkCommand
 from cloud.downlink.mqtt import BrokerSettings, MqttPublisher
-from cloud.downlink.publisher import publish_pending
+from cloud.downlink.publisher import publish_pending, run_forever
 from cloud.downlink.service import enqueue_command, to_ms
 from cloud.downlink.settings import DownlinkSettings
-from cloud.downlink.timesync import HTTP, MQTT, TimeSync, gateways_due_over_mqtt, stamp_name
+from cloud.downlink.timesync import HTTP, MQTT, ClockAsks, TimeSync, gateways_due_over_mqtt, stamp_name
 from cloud.keys.service import Keyring, KeyStore, install, keys_dir
 from cloud.settings import CloudSettings
 from edge.clocktrust import ClockTrust, Reading
 from edge.downlink import CommandGate, CounterStore
 from edge.downlink.gate import CommandRejected
+from edge.uplink import MqttConfig
+from edge.uplink.mqtt import MqttUplink
 from protocols import topics
 from protocols.commands import SignedCommand, TimeSet, decode_poll, verify_command
+from protocols.uplink import Ack, Status, make_status
 from tests.cloud.conftest import Clock, Logins
 from tests.cloud.permits.site import Site, Subscriber
 from tests.cloud.permits.test_permit_flow import enrol, keys_of
+from tests.edge.ops.waiting import eventually
 from tests.rig.mosquitto import MosquittoBroker
 
 URL = "/api/v1/gateways/gw-e1/commands"
@@ -94,8 +100,9 @@ class EdgeSide:
         return asyncio.run(read())
 
 
-def poll(client: TestClient, token: str, after: int) -> list[SignedCommand]:
-    r = client.get(URL, params={"after": after}, headers={"Authorization": f"Bearer {token}"})
+def poll(client: TestClient, token: str, after: int, *, clock: str | None = None) -> list[SignedCommand]:
+    params: dict[str, str | int] = {"after": after} if clock is None else {"after": after, "clock": clock}
+    r = client.get(URL, params=params, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
     return decode_poll(r.content)
 
@@ -184,6 +191,53 @@ def test_a_time_command_behind_others_is_replaced_by_a_fresh_one_first(client: T
     assert edge.take(polled) == ["time", "config"]
 
 
+def test_a_gateway_polling_with_an_untrusted_clock_gets_a_time_at_once_at_most_every_5_s(
+        client: TestClient, gateway: str, edge: EdgeSide, database: Database, clock: Clock) -> None:
+    """A gateway that restarted without NTP lets no one in until a time command arrives: its poll says so and the
+    cloud answers with one within the interval — rate-limited, and still ahead of what it has not accepted."""
+    assert edge.take(poll(client, gateway, 0)) == ["time"]
+    clock.advance(60)
+    assert poll(client, gateway, edge.last) == []  # without the flag nothing changes within the interval
+    assert poll(client, gateway, edge.last, clock="trusted") == []  # nor with the clock said trusted
+    edge.trust = ClockTrust()  # the gateway restarts without NTP
+    with database.session(write=True) as db:
+        enqueue_command(db, gateway_id="gw-e1", kind="config", body=CONFIG, now=clock.now)
+        db.commit()
+    asked = poll(client, gateway, edge.last, clock="untrusted")
+    fresh = verify_command(asked[0], edge.keys, gateway_id="gw-e1", last_counter=edge.last, now_ms=None)
+    assert isinstance(fresh, TimeSet) and fresh.body.time_ms == to_ms(clock.now)
+    assert edge.take(asked) == ["time", "config"]  # the config queued before was re-issued behind the time
+
+    edge.trust = ClockTrust()  # and again (or a gateway that keeps asking): not a second one within 5 s
+    clock.advance(4.9)
+    assert poll(client, gateway, edge.last, clock="untrusted") == []
+    clock.advance(0.1)
+    again = poll(client, gateway, edge.last, clock="untrusted")
+    assert len(again) == 1
+    second = verify_command(again[0], edge.keys, gateway_id="gw-e1", last_counter=edge.last, now_ms=None)
+    assert isinstance(second, TimeSet) and second.body.time_ms == to_ms(clock.now)
+    # Lost answer: asked again at once, the same command while it lives, nothing signed anew.
+    clock.advance(1)
+    assert poll(client, gateway, edge.last, clock="untrusted") == again
+    assert edge.take(again) == ["time"]
+    assert edge.trusted_ms() is not None
+    r = client.get(URL, params={"after": edge.last, "clock": "unsure"}, headers={"Authorization": f"Bearer {gateway}"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "query.clock"
+
+
+def test_an_asking_poll_counts_the_time_sent_over_mqtt(client: TestClient, gateway: str, edge: EdgeSide,
+                                                       database: Database, clock: Clock) -> None:
+    """The rate limit is per gateway: a time command the MQTT publisher signed for it a moment ago counts."""
+    assert edge.take(poll(client, gateway, 0)) == ["time"]
+    clock.advance(60)
+    with database.session(write=True) as db:
+        store(db, stamp_name("gw-e1", MQTT), to_ms(clock.now) - 2000)
+        db.commit()
+    assert poll(client, gateway, edge.last, clock="untrusted") == []
+    clock.advance(3)
+    assert len(poll(client, gateway, edge.last, clock="untrusted")) == 1
+
+
 def test_the_mqtt_publisher_sends_a_fresh_time_to_active_gateways_once_per_interval(
         database: Database, site: Site, settings: CloudSettings, keyring: Keyring, clock: Clock,
         mosquitto: MosquittoBroker) -> None:
@@ -222,6 +276,126 @@ def test_the_mqtt_publisher_sends_a_fresh_time_to_active_gateways_once_per_inter
     assert first[0].properties.MessageExpiryInterval > 60  # a 24 h command: what is left of its lifetime
     again = verify_command(later.payload, keys, gateway_id="gw-e1", last_counter=2, now_ms=to_ms(clock.now))
     assert isinstance(again, TimeSet) and again.body.time_ms == to_ms(clock.now)
+
+
+def activate(database: Database, clock: Clock, *, mqtt_sent_s_ago: float) -> None:
+    """gw-e1 active and sent a time command over MQTT that long ago (so not due one within the interval)."""
+    with database.session(write=True) as db:
+        gateway = db.get(Gateway, "gw-e1")
+        assert gateway is not None
+        gateway.status = GATEWAY_ACTIVE
+        store(db, stamp_name("gw-e1", MQTT), to_ms(clock.now) - int(mqtt_sent_s_ago * 1000))
+        db.commit()
+
+
+def untrusted(gateway: str = "gw-e1") -> Status:
+    return make_status(gateway, online=True, clock_trusted=False)
+
+
+def test_the_publisher_answers_an_ask_at_once_at_most_every_5_s(database: Database, site: Site,
+                                                                settings: CloudSettings, keyring: Keyring,
+                                                                clock: Clock, mosquitto: MosquittoBroker) -> None:
+    store_ = install(KeyStore(keys_dir(settings.data_dir)))
+    keys = {keyring.command.kid: keyring.command.public}
+    activate(database, clock, mqtt_sent_s_ago=60)
+    sync = TimeSync.from_settings(DownlinkSettings(), clock=clock, keystore=store_)
+    asks = ClockAsks(clock=clock)
+    gw = Subscriber(mosquitto, topics.downlink_topic("gw-e1"), client_id="gw-e1-asks")
+    try:
+        with MqttPublisher(BrokerSettings(host=mosquitto.host, port=mosquitto.port, client_id="pub-a")) as pub:
+            def round_() -> int:
+                return publish_pending(database, pub, now=clock.now, sync=sync, asks=asks)
+
+            assert round_() == 0  # not due: sent a minute ago
+            asks.status("gw-e1", untrusted())
+            assert round_() == 1 and asks.pending() == {}  # within the interval: asked, answered, settled
+            command = verify_command(gw.next(), keys, gateway_id="gw-e1", last_counter=0, now_ms=None)
+            assert isinstance(command, TimeSet) and command.body.time_ms == to_ms(clock.now)
+
+            clock.advance(1)
+            asks.status("gw-e1", untrusted())  # it asks again (another connection, or it failed to take it)
+            asks.status("gw-e1", untrusted())  # a repeat changes nothing
+            assert round_() == 0 and list(asks.pending()) == ["gw-e1"]  # not within 5 s of the last: kept
+            clock.advance(3.9)
+            assert round_() == 0
+            clock.advance(0.1)
+            assert round_() == 1 and asks.pending() == {}
+            assert verify_command(gw.next(), keys, gateway_id="gw-e1", last_counter=command.counter,
+                                  now_ms=None).counter > command.counter
+
+            clock.advance(10)
+            asks.status("gw-e1", untrusted())
+            asks.status("gw-e1", make_status("gw-e1", online=True, clock_trusted=True))  # withdrawn
+            asks.status("gw-e2", untrusted("gw-e2"))  # not active: dropped
+            assert round_() == 0 and asks.pending() == {}
+            asks.status("gw-e1", untrusted())
+            asks.status("gw-e1", make_status("gw-e1", online=False))  # gone: withdrawn too
+            asks.status("gw-e1", make_status("gw-e1", online=True))  # an older gateway says nothing: no ask
+            assert asks.pending() == {}
+
+            asks.status("gw-e1", untrusted())
+            with database.session(write=True) as db:  # answered meanwhile by its poll (or another publisher)
+                store(db, stamp_name("gw-e1", HTTP), to_ms(clock.now))
+                db.commit()
+            clock.advance(10)
+            assert round_() == 0 and asks.pending() == {}
+    finally:
+        gw.close()
+    assert gw.messages.empty()
+
+
+async def test_a_gateway_reporting_an_untrusted_clock_gets_a_time_over_mqtt_at_once(
+        database: Database, site: Site, settings: CloudSettings, keyring: Keyring, clock: Clock,
+        mosquitto: MosquittoBroker) -> None:
+    """The real gateway uplink and the real publisher loop: the gateway connects with an untrusted clock, its
+    retained status says so, and the publisher — its next round a minute away, the interval ten — sends it a
+    freshly signed time command at once; the gateway's status then says its clock is trusted."""
+    store_ = install(KeyStore(keys_dir(settings.data_dir)))
+    keys = {keyring.command.kid: keyring.command.public}
+    activate(database, clock, mqtt_sent_s_ago=60)
+    sync = TimeSync.from_settings(DownlinkSettings(), clock=clock, keystore=store_)
+    asks = ClockAsks(clock=clock)
+    statuses: list[Status] = []
+
+    def on_status(gateway_id: str, status: Status) -> None:
+        statuses.append(status)
+        asks.status(gateway_id, status)
+
+    async def no_acks(_payload: bytes) -> Ack | None:
+        return None
+
+    trusted = {"now": False}
+    stop = threading.Event()
+    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, keepalive_s=5, reconnect_initial_s=0.05,
+                        reconnect_max_s=0.5)
+    try:
+        with MqttPublisher(BrokerSettings(host=mosquitto.host, port=mosquitto.port, client_id="pub-ask"),
+                           on_status=on_status) as pub:
+            worker = threading.Thread(target=run_forever, args=(database, pub), name="downlink-test",
+                                      kwargs={"clock": clock, "interval_s": 60.0, "stop": stop.is_set, "sync": sync,
+                                              "asks": asks})
+            worker.start()
+            try:
+                uplink = MqttUplink(config, gateway="gw-e1", verify_ack=no_acks, epoch=1,
+                                    clock_trusted=lambda: trusted["now"])
+                async with uplink:
+                    wire = await asyncio.wait_for(uplink.next_command(), 10)
+                    assert isinstance(wire, bytes)
+                    uplink.command_handled()
+                    command = verify_command(wire, keys, gateway_id="gw-e1", last_counter=0, now_ms=None)
+                    assert isinstance(command, TimeSet) and command.body.time_ms == to_ms(clock.now)
+                    assert statuses[0].online and statuses[0].clock_trusted is False
+                    trusted["now"] = True  # as the gateway's clock keeper would, having taken it
+                    await eventually(lambda: statuses[-1].clock_trusted is True, 10)
+                    assert statuses[-1].online and asks.pending() == {}
+            finally:
+                stop.set()
+                asks.wake()
+                worker.join(10)
+    finally:
+        paho.mqtt.publish.single(topics.status_topic("gw-e1"), None, retain=True, hostname=mosquitto.host,
+                                 port=mosquitto.port)  # leave no retained status on the shared broker
+    assert not worker.is_alive()
 
 
 def test_who_the_publisher_owes_a_time_command(database: Database, site: Site, clock: Clock) -> None:

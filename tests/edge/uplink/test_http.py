@@ -146,3 +146,33 @@ async def test_commands_are_polled_verified_and_dispatched(cloud: TinyCloud, gat
     assert gate.rejected == {"unknown_kid": 1}
     polls = [target for method, target, _h in cloud.requests if method == "GET"]
     assert polls[0].endswith("after=0")
+
+
+async def test_the_poll_asks_for_the_time_only_while_untrusted(cloud: TinyCloud, gate: CommandGate) -> None:
+    """``clock=untrusted`` on the command poll makes the cloud send a time command at once (uplink spec §7); a
+    gateway that trusts its clock must not ask, or the cloud would sign for nothing."""
+    base_url = await cloud.start()
+    trusted = False
+    uplink = HttpUplink(HttpConfig(base_url=base_url, poll_interval_s=0.05), gateway=GATEWAY,
+                        last_down_counter=lambda: gate.store.last("down"), clock_trusted=lambda: trusted)
+
+    def polls() -> list[dict[str, list[str]]]:
+        return [parse_qs(urlsplit(target).query) for method, target, _h in cloud.requests if method == "GET"]
+
+    async with uplink:
+        await eventually(lambda: len(polls()) >= 2, 15)
+        trusted = True  # a time command was taken (or NTP synced)
+        asked = len(polls())
+        await eventually(lambda: len(polls()) >= asked + 3, 15)
+    seen = polls()
+    assert all(q == {"after": ["0"], "clock": ["untrusted"]} for q in seen[:2])
+    assert all(q == {"after": ["0"]} for q in seen[asked + 1:])  # one poll may have been on its way meanwhile
+
+
+async def test_a_poll_without_a_clock_source_never_asks(cloud: TinyCloud, gate: CommandGate) -> None:
+    base_url = await cloud.start()
+    uplink = HttpUplink(HttpConfig(base_url=base_url, poll_interval_s=0.05), gateway=GATEWAY,
+                        last_down_counter=lambda: gate.store.last("down"))
+    async with uplink:
+        await eventually(lambda: sum(method == "GET" for method, _t, _h in cloud.requests) >= 2, 15)
+    assert all("clock" not in target for method, target, _h in cloud.requests if method == "GET")

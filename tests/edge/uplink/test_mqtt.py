@@ -18,7 +18,7 @@ from edge.uplink import BatchConfig, MqttConfig, Sender, UplinkUnavailable
 from edge.uplink.base import Batch
 from edge.uplink.mqtt import MqttUplink
 from protocols import topics
-from protocols.uplink import decode_status
+from protocols.uplink import Status, decode_status
 from tests.edge.ops.waiting import eventually
 from tests.edge.uplink.conftest import BASE_MS, GATEWAY, append_records
 from tests.edge.uplink.receiver import AckingReceiver
@@ -188,5 +188,60 @@ async def test_a_dropped_connection_publishes_the_last_will_and_reconnects(
             await eventually(lambda: False in seen, 15)
             await eventually(lambda: seen[-1:] == [True] and uplink.connects >= 2, 15)  # back, online again
     finally:
+        watcher.disconnect()
+        watcher.loop_stop()
+
+
+async def test_the_status_says_whether_the_clock_is_trusted_and_follows_it(
+        mosquitto: MosquittoBroker, gate: CommandGate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retained online status carries ``clock_trusted``; a change is published at once (trust also lapses by
+    itself, so it is watched), and while untrusted the gateway asks again now and then (uplink spec §6)."""
+    monkeypatch.setattr("edge.uplink.mqtt.CLOCK_CHECK_S", 0.05)
+    monkeypatch.setattr("edge.uplink.mqtt.CLOCK_ASK_AGAIN_S", 0.5)
+    seen: list[Status] = []
+    watcher = paho.Client(CallbackAPIVersion.VERSION2, client_id="clock-watcher", protocol=paho.MQTTv5)
+    watcher.on_message = lambda _c, _u, msg: seen.append(decode_status(msg.payload)) if msg.payload else None
+    watcher.connect(mosquitto.host, mosquitto.port)
+    watcher.loop_start()
+    trusted = False
+    try:
+        watcher.subscribe(topics.status_topic("gw-clock-1"), qos=1)
+        uplink = MqttUplink(mqtt_config(mosquitto), gateway="gw-clock-1", verify_ack=gate.verify_ack,
+                            clock_trusted=lambda: trusted)
+        async with uplink:
+            await eventually(lambda: len(seen) >= 1, 10)
+            assert seen[0].online and seen[0].clock_trusted is False
+            await eventually(lambda: len(seen) >= 2, 10)  # asked again while still untrusted
+            assert seen[1].online and seen[1].clock_trusted is False
+            trusted = True
+            await eventually(lambda: seen[-1].clock_trusted is True, 10)
+            count = len(seen)
+            await asyncio.sleep(1.0)
+            assert len(seen) == count  # trusted: nothing more to say
+            trusted = False  # e.g. drift beyond the bound
+            await eventually(lambda: seen[-1].clock_trusted is False, 10)
+            assert seen[-1].online
+        assert seen[-1].online is False  # the clean close says offline
+    finally:
+        watcher.publish(topics.status_topic("gw-clock-1"), b"", qos=1, retain=True).wait_for_publish(10)
+        watcher.disconnect()
+        watcher.loop_stop()
+
+
+async def test_without_a_clock_source_the_status_says_nothing_of_the_clock(
+        mosquitto: MosquittoBroker, gate: CommandGate) -> None:
+    seen: list[bytes] = []
+    watcher = paho.Client(CallbackAPIVersion.VERSION2, client_id="clock-watcher-2", protocol=paho.MQTTv5)
+    watcher.on_message = lambda _c, _u, msg: seen.append(msg.payload)
+    watcher.connect(mosquitto.host, mosquitto.port)
+    watcher.loop_start()
+    try:
+        watcher.subscribe(topics.status_topic("gw-clock-2"), qos=1)
+        async with MqttUplink(mqtt_config(mosquitto), gateway="gw-clock-2", verify_ack=gate.verify_ack):
+            await eventually(lambda: len(seen) >= 1, 10)
+        await eventually(lambda: len(seen) >= 2, 10)
+        assert all(b"clock_trusted" not in payload for payload in seen)  # as before: old clouds parse it
+    finally:
+        watcher.publish(topics.status_topic("gw-clock-2"), b"", qos=1, retain=True).wait_for_publish(10)
         watcher.disconnect()
         watcher.loop_stop()

@@ -242,6 +242,17 @@ def test_status_round_trip_and_last_will() -> None:
         decode_status(b'{"v":1,"gateway":"gw-0001","online":"no"}')
 
 
+def test_status_may_say_whether_the_clock_is_trusted() -> None:
+    """Optional: absent in older gateways' statuses, which stay valid and encode as before."""
+    asking = make_status(GATEWAY, online=True, at_ms=NOW_MS, epoch=3, clock_trusted=False)
+    assert decode_status(encode_status(asking)) == asking
+    assert b'"clock_trusted":false' in encode_status(asking)
+    old = decode_status(b'{"v":1,"gateway":"gw-0001","online":true,"at_ms":1767225600000,"epoch":3}')
+    assert old.clock_trusted is None and b"clock_trusted" not in encode_status(old)
+    with pytest.raises(EnvelopeError):
+        decode_status(b'{"v":1,"gateway":"gw-0001","online":true,"clock_trusted":"no"}')
+
+
 def test_decoders_refuse_non_bytes() -> None:
     with pytest.raises(EnvelopeError):
         decode_envelope("text")  # type: ignore[arg-type]

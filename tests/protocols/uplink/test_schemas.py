@@ -44,6 +44,7 @@ def test_vectors_validate_against_the_schemas() -> None:
             wires.append(wire)
     _validator("command_poll.json").validate({"v": 1, "commands": wires})
     _validator("status.json").validate({"v": 1, "gateway": "gw-1", "online": False})
+    _validator("status.json").validate({"v": 1, "gateway": "gw-1", "online": True, "clock_trusted": False})
 
 
 @pytest.mark.parametrize(("name", "doc"), [
@@ -53,6 +54,7 @@ def test_vectors_validate_against_the_schemas() -> None:
                        "records": [{**VECTORS["batch"]["envelope"]["records"][0], "kind": "reboot"}]}),
     ("ack.json", {**VECTORS["ack"]["ack"], "watermark": -1}),
     ("status.json", {"v": 1, "gateway": "gw-1"}),
+    ("status.json", {"v": 1, "gateway": "gw-1", "online": True, "clock_trusted": "no"}),
     ("signed_command.json", {"v": 1, "cose": "not base64url!"}),
 ])
 def test_schemas_refuse_invalid_messages(name: str, doc: dict[str, Any]) -> None:
