@@ -6,7 +6,8 @@ scratch database: the benchmark migrates it and fills it). A private Mosquitto i
 
 - raw: the same rows into a table shaped like ``readings`` (same key and indexes) — ``executemany`` on SQLite,
   ``COPY`` on PostgreSQL — one transaction per batch, as the ingest path commits;
-- HTTP: ``safegrid-cloud serve`` (2 workers), gateways posting batches concurrently, one at a time each;
+- HTTP: ``safegrid-cloud serve`` (1 worker on SQLite, 2 on PostgreSQL; ``--api-workers``), gateways posting
+  batches concurrently, one at a time each;
 - MQTT: ``safegrid-cloud ingest-mqtt`` workers on the shared subscription, batches published at QoS 1, timed
   until every stream's watermark reaches its last seq (the acks are published after each commit);
 - API: an open-loop load generator on loopback sending mixed authenticated reads at a fixed rate; latency is
@@ -311,7 +312,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="records per batch (default 2000, the maximum)")
     parser.add_argument("--gateways", type=int, default=2, help="concurrent gateways per door (default 2)")
     parser.add_argument("--ingest-workers", type=int, default=1, help="MQTT ingest worker processes (default 1)")
-    parser.add_argument("--api-workers", type=int, default=2, help="uvicorn workers of serve (default 2)")
+    parser.add_argument("--api-workers", type=int, default=None,
+                        help="uvicorn workers of serve (default: 1 on SQLite — one writer process, as docs/scale.md "
+                             "advises, since SQLite serializes writers and handing its lock between processes costs "
+                             "more than a second process gains — and 2 on PostgreSQL)")
     parser.add_argument("--rate", type=float, default=200.0, help="API requests per second (default 200)")
     parser.add_argument("--seconds", type=float, default=10.0, help="API load duration (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0,
@@ -327,6 +331,8 @@ def main() -> None:
         work = Path(tmp)
         db_url = args.postgres or f"sqlite:///{work / 'cloud.db'}"
         backend = make_url(db_url).get_backend_name()
+        if args.api_workers is None:
+            args.api_workers = 2 if backend == "postgresql" else 1
         print(f"database: {backend}; {per_gateway} batches of {size} records × {args.gateways} gateways per door "
               f"= {readings_of(per_gateway, size) * args.gateways:,} readings")
         database, tokens, enterprise_id = setup(db_url, work / "data", http_gws + mqtt_gws)
@@ -356,7 +362,12 @@ def main() -> None:
                     print((work / "serve.log").read_text()[-3000:], file=sys.stderr)
                     raise
                 http_batches = {g: payloads(g, per_gateway, size) for g in http_gws}
-                elapsed = http_ingest(base, tokens, http_batches)
+                try:
+                    elapsed = http_ingest(base, tokens, http_batches)
+                except SystemExit:
+                    serve_log.flush()
+                    print((work / "serve.log").read_text()[-3000:], file=sys.stderr)
+                    raise
                 n = readings_of(per_gateway, size) * args.gateways
                 print(f"HTTP ingest: {n / elapsed:,.0f} readings/s ({n:,} in {elapsed:.2f} s; "
                       f"{args.api_workers} API workers) — {n / elapsed / raw_rate:.2f} × raw")
@@ -383,7 +394,7 @@ def main() -> None:
                 # load opens each worker's pooled connections and fills its statement and principal caches.
                 # Its figures are printed apart, so a cold start is seen but does not stand for steady state.
                 warm, _errors, _rate = asyncio.run(api_load("127.0.0.1", port, token, args.rate, args.warmup))
-                warm_ms = [x * 1000 for x in warm]
+                warm_ms = [x * 1000 for x in warm] or [float("nan")]  # --warmup 0: nothing to show
                 print(f"API warm-up ({args.warmup:g} s at {args.rate:.0f} req/s, not counted): "
                       f"p50 {statistics.median(warm_ms):.1f} ms, p99 {percentile(warm_ms, 99):.1f} ms, "
                       f"max {max(warm_ms):.1f} ms")
