@@ -1,4 +1,5 @@
-"""Schema building blocks shared by the domains: strict input models, PATCH bodies, pages, the error body."""
+"""Schema building blocks shared by the domains: strict input models, PATCH bodies, whole-body examples, pages,
+the error body."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ class Input(BaseModel):
     """Request bodies: unknown members are refused (422 naming them), so nobody sets what a schema omits."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def body_examples(*bodies: dict[str, Any]) -> ConfigDict:
+    """The ``model_config`` of a request body with whole-body examples: OpenAPI shows them on the body's schema
+    (Swagger UI's "Try it out" starts from the first), and ``tests/cloud/test_openapi_examples.py`` validates
+    each against the model. A subclass inherits them: give it its own."""
+    return ConfigDict(json_schema_extra={"examples": list(bodies)})
 
 
 class Patch(Input):

@@ -28,7 +28,7 @@ class DatabaseSettings(StrictModel):
                                               "(default: a file in data_dir)")
     migrate_on_start: bool = Field(False, description="apply pending migrations when the service starts")
     busy_timeout_ms: int = Field(5000, ge=0, description="SQLite: how long a writer waits for the lock")
-    pool_size: int = Field(5, ge=1, le=100)
+    pool_size: int = Field(10, ge=1, le=100)
 
 
 class ApiTlsSettings(StrictModel):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -254,6 +255,10 @@ def mqtt_ingest(broker: MosquittoBroker, database: Database, batches: dict[str, 
         client.loop_stop()
 
 
+#: Per path: seconds from sending a request to its answer (no queueing in the generator), for the slowest-path line.
+SERVICE_TIMES: dict[str, list[float]] = {}
+
+
 async def api_load(host: str, port: int, token: str, rate: float, seconds: float,
                    connections: int = 32) -> tuple[list[float], int, float]:
     """Open-loop load: request i is due at start + i / rate whatever happened before; keep-alive connections
@@ -272,6 +277,7 @@ async def api_load(host: str, port: int, token: str, rate: float, seconds: float
             while (job := await due.get()) is not None:
                 i, scheduled = job
                 path = API_PATHS[i % len(API_PATHS)]
+                sent = loop.time()
                 writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                              f"Authorization: Bearer {token}\r\n\r\n".encode())
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -280,6 +286,7 @@ async def api_load(host: str, port: int, token: str, rate: float, seconds: float
                               if line.lower().startswith(b"content-length:"))
                 await reader.readexactly(length)
                 latencies.append(loop.time() - scheduled)
+                SERVICE_TIMES.setdefault(path, []).append(loop.time() - sent)
                 if status != 200:
                     errors += 1
         finally:
@@ -296,6 +303,24 @@ async def api_load(host: str, port: int, token: str, rate: float, seconds: float
         due.put_nowait(None)
     await asyncio.gather(*workers)
     return latencies, errors, total / (loop.time() - begin)
+
+
+def settle(database: Database) -> float:
+    """Let the database catch up with the burst the doors just wrote (hundreds of thousands of rows in seconds,
+    where a city sends about a thousand a second) before latency is measured: statistics for the planner and
+    the dirty pages written out — what autovacuum and the checkpointer would do anyway, done before the clock
+    starts instead of in the middle of the measured load. Returns the seconds it took."""
+    start = time.perf_counter()
+    with database.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM ANALYZE")
+            conn.exec_driver_sql("CHECKPOINT")
+        else:
+            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.commit()
+    return time.perf_counter() - start
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -320,8 +345,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="API load duration (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="seconds of the same API load before the measured run (default 2)")
-    parser.add_argument("--postgres", metavar="URL", help="an EMPTY scratch database: postgresql+psycopg://…")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="an EMPTY scratch database: postgresql+psycopg://…, or `local` for a private, durable "
+                             "(fsync on) PostgreSQL cluster started from this machine's server binaries")
     args = parser.parse_args()
+    if args.postgres == "local":
+        with local_postgres() as url:
+            args.postgres = url
+            run(args)
+    else:
+        run(args)
+
+
+@contextlib.contextmanager
+def local_postgres() -> Iterator[str]:
+    """A throwaway cluster with fsync on (the test rig's, which turns durability off for speed otherwise)."""
+    from tests.rig.availability import find_postgres_bindir
+    from tests.rig.postgres import PostgresCluster
+
+    bindir = find_postgres_bindir()
+    if bindir is None:
+        raise SystemExit("--postgres local: PostgreSQL server binaries not found (Debian package `postgresql`)")
+    cluster = PostgresCluster(bindir, durable=True)
+    cluster.start()
+    try:
+        yield cluster.create_database()
+    finally:
+        cluster.stop()
+
+
+def run(args: argparse.Namespace) -> None:
 
     size = args.batch
     per_gateway = max(1, args.readings // (args.gateways * (size - 1) * len(GASES)))
@@ -386,6 +439,7 @@ def main() -> None:
                     print(f"MQTT ingest: {n / elapsed:,.0f} readings/s ({n:,} in {elapsed:.2f} s; "
                           f"{args.ingest_workers} ingest worker(s)) — {n / elapsed / raw_rate:.2f} × raw")
 
+                print(f"database settled after the ingest burst (ANALYZE, checkpoint) in {settle(database):.1f} s")
                 token = httpx.post(f"{base}/api/v1/auth/login", json={"username": "admin", "password": PASSWORD},
                                    timeout=30).json()["access_token"]
                 for path in API_PATHS:
@@ -398,12 +452,16 @@ def main() -> None:
                 print(f"API warm-up ({args.warmup:g} s at {args.rate:.0f} req/s, not counted): "
                       f"p50 {statistics.median(warm_ms):.1f} ms, p99 {percentile(warm_ms, 99):.1f} ms, "
                       f"max {max(warm_ms):.1f} ms")
+                SERVICE_TIMES.clear()  # the measured run's only
                 latencies, errors, achieved = asyncio.run(api_load("127.0.0.1", port, token, args.rate,
                                                                    args.seconds))
                 ms = [x * 1000 for x in latencies]
                 print(f"API mixed reads at {args.rate:.0f} req/s for {args.seconds:.0f} s (achieved {achieved:.0f}/s, "
                       f"{errors} errors): p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 95):.1f} ms, "
                       f"p99 {percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms")
+                print("  service time p99 by path: " + ", ".join(
+                    f"{path.split('?')[0]} {percentile(times, 99) * 1000:.1f} ms"
+                    for path, times in sorted(SERVICE_TIMES.items(), key=lambda kv: -percentile(kv[1], 99))))
             finally:
                 for w in workers:
                     stop(w)

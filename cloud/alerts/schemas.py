@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from cloud.alerts.models import AlertKind, AlertState
-from cloud.schemas import Input, Output
+from cloud.schemas import Input, Output, body_examples
 
 
 class AlertOut(Output):
@@ -52,4 +52,6 @@ class AlertFeed(Output):
 
 
 class AlertAction(Input):
+    model_config = body_examples({"note": "crew evacuated"}, {})
+
     note: Annotated[str, StringConstraints(max_length=300)] | None = Field(None, examples=["crew evacuated"])

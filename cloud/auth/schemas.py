@@ -12,12 +12,14 @@ from pydantic import Field, model_validator
 
 from cloud.auth.passwords import MAX_LENGTH
 from cloud.auth.roles import Role, ScopeKind
-from cloud.schemas import MAX_ID, Input, Output, Patch
+from cloud.schemas import MAX_ID, Input, Output, Patch, body_examples
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
 
 
 class LoginIn(Input):
+    model_config = body_examples({"username": "li.wei", "password": "correct horse battery"})
+
     username: str = Field(min_length=1, max_length=64, examples=["li.wei"])
     password: str = Field(min_length=1, max_length=MAX_LENGTH, examples=["correct horse battery"])
 
@@ -46,6 +48,12 @@ class ScopeOut(Output):
 
 
 class UserCreate(Input):
+    model_config = body_examples(
+        {"username": "zhang.min", "display_name": "张敏", "password": "correct horse battery", "role": "approver",
+         "scope": {"kind": "enterprise", "id": 12}},
+        {"username": "wang.fang", "display_name": "王芳", "password": "correct horse battery",
+         "role": "district_supervisor", "scope": {"kind": "district", "id": 3}})
+
     username: str = Field(pattern=USERNAME_PATTERN, examples=["zhang.min"])
     display_name: str = Field(min_length=1, max_length=128, examples=["张敏"])
     password: str = Field(min_length=1, max_length=MAX_LENGTH)
@@ -56,19 +64,26 @@ class UserCreate(Input):
 class UserAdminUpdate(Patch):
     """What a user manager may change on another user, within its own scope and grantable roles."""
 
-    display_name: str | None = Field(None, min_length=1, max_length=128)
-    role: Role | None = None
+    model_config = body_examples({"role": "attendant", "scope": {"kind": "enterprise", "id": 12}},
+                                 {"active": False},
+                                 {"display_name": "张敏（安全员）", "password": "staple battery horse"})
+
+    display_name: str | None = Field(None, min_length=1, max_length=128, examples=["张敏"])
+    role: Role | None = Field(None, examples=["attendant"])
     scope: ScopeIn | None = None
-    active: bool | None = None
-    password: str | None = Field(None, min_length=1, max_length=MAX_LENGTH)
+    active: bool | None = Field(None, examples=[False])
+    password: str | None = Field(None, min_length=1, max_length=MAX_LENGTH, examples=["staple battery horse"])
 
 
 class SelfUpdate(Patch):
     """What users may change on themselves: their display name and (proving the current one) their password."""
 
-    display_name: str | None = Field(None, min_length=1, max_length=128)
-    current_password: str | None = Field(None, min_length=1, max_length=MAX_LENGTH)
-    new_password: str | None = Field(None, min_length=1, max_length=MAX_LENGTH)
+    model_config = body_examples({"display_name": "李伟"},
+                                 {"current_password": "correct horse battery", "new_password": "staple battery horse"})
+
+    display_name: str | None = Field(None, min_length=1, max_length=128, examples=["李伟"])
+    current_password: str | None = Field(None, min_length=1, max_length=MAX_LENGTH, examples=["correct horse battery"])
+    new_password: str | None = Field(None, min_length=1, max_length=MAX_LENGTH, examples=["staple battery horse"])
 
 
 class UserOut(Output):

@@ -68,7 +68,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) ->
     if backend == "sqlite":
         return _sqlite_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
     if backend == "postgresql":
-        return create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+        # No overflow: a connection made for a burst and closed right after costs a SCRAM handshake on both sides
+        # (milliseconds of CPU each); under load that churn starved the workers. Requests wait for a pooled one.
+        return create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True)
     raise ValueError(f"unsupported database backend {backend!r} (use sqlite or postgresql+psycopg)")
 
 

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from cloud.keys.service import MAX_WINDOW
 from cloud.registry.schemas import Hazard, Label, RescueCard, Text200
-from cloud.schemas import MAX_ID, Input, Output
+from cloud.schemas import MAX_ID, Input, Output, body_examples
 
 Note500 = Annotated[str, StringConstraints(max_length=500)]
 Text2000 = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -36,10 +36,20 @@ class RiskItem(Input):
 
 
 class PermitApply(Input):
+    model_config = body_examples(
+        {"space_id": 21, "kind": "operation", "work_start": "2026-05-04T09:30:00+08:00",
+         "work_end": "2026-05-04T13:30:00+08:00", "max_continuous_minutes": 45, "entrant_limit": 2,
+         "gas_test_required": True, "ventilation_required": True, "high_risk": False, "attendant_id": 8,
+         "entrant_ids": [5, 6], "required_certificates": ["confined_space_operation"],
+         "risk_identification": [{"hazard": "toxic_gas", "measures": "连续机械通风，作业前检测"},
+                                 {"hazard": "oxygen_deficiency", "measures": "佩戴正压式空气呼吸器，连续监测氧含量"}],
+         "isolation": ["关闭进水阀并挂牌上锁"], "ventilation": "轴流风机强制通风 30 分钟后进入，作业中持续通风",
+         "ppe": ["正压式空气呼吸器", "安全带"], "rescue_plan": "三脚架+救援绞盘，监护人呼叫 119 并启动应急预案"})
+
     space_id: int = Field(ge=1, le=MAX_ID)
     kind: PermitKind = PermitKind.OPERATION
-    work_start: AwareDatetime
-    work_end: AwareDatetime
+    work_start: AwareDatetime = Field(examples=["2026-05-04T09:30:00+08:00"])
+    work_end: AwareDatetime = Field(examples=["2026-05-04T13:30:00+08:00"])
     max_continuous_minutes: int = Field(60, ge=1, le=24 * 60, description="longest continuous stay inside")
     entrant_limit: int | None = Field(None, ge=1, le=255, description="people inside at once (default: all entrants)")
     gas_test_required: bool = Field(True, description="the padlock demands a fresh gas attestation to open")
@@ -74,11 +84,17 @@ class PermitApply(Input):
 
 
 class DecisionIn(Input):
-    note: Note500 = ""
+    model_config = body_examples({"note": "同意作业，严格执行先通风、再检测、后作业"}, {})
+
+    note: Note500 = Field("", examples=["同意作业，严格执行先通风、再检测、后作业"])
 
 
 class RefuseIn(Input):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    model_config = body_examples({"reason": "救援方案未配备救援绞盘，请补充后重新申请"},
+                                 {"reason": "上游排水，作业条件变化，停止作业"})
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(
+        examples=["救援方案未配备救援绞盘，请补充后重新申请"])
 
 
 class GasReading(Input):
@@ -90,14 +106,21 @@ class GasReading(Input):
 class PreEntryIn(Input):
     """The attendant's confirmation of the safety conditions before entry; each item must be confirmed."""
 
+    model_config = body_examples(
+        {"gas_readings": [{"gas": "O2", "value": 20.9, "unit": "%VOL"}, {"gas": "H2S", "value": 0.0, "unit": "ppm"},
+                          {"gas": "CO", "value": 2.0, "unit": "ppm"}, {"gas": "LEL", "value": 0.0, "unit": "%LEL"}],
+         "tested_at": "2026-05-04T09:20:00+08:00", "isolation_confirmed": True, "ventilation_confirmed": True,
+         "ppe_checked": True, "rescue_equipment_ready": True, "entrants_briefed": True,
+         "note": "已进行安全交底，监护人在人孔处值守"})
+
     gas_readings: list[GasReading] = Field(min_length=1, max_length=16)
-    tested_at: AwareDatetime
+    tested_at: AwareDatetime = Field(examples=["2026-05-04T09:20:00+08:00"])
     isolation_confirmed: Literal[True]
     ventilation_confirmed: Literal[True]
     ppe_checked: Literal[True]
     rescue_equipment_ready: Literal[True]
     entrants_briefed: Literal[True]
-    note: Note500 = ""
+    note: Note500 = Field("", examples=["已进行安全交底，监护人在人孔处值守"])
 
 
 class ApprovalOut(Output):

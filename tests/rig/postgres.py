@@ -32,8 +32,9 @@ class PostgresCluster:
 
     host = "127.0.0.1"
 
-    def __init__(self, bindir: str) -> None:
+    def __init__(self, bindir: str, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable  # fsync and full-page writes on (benchmarks); off for tests
         self.user = SUPERUSER
         self.password = secrets.token_urlsafe(24)
         self.port = free_port(self.host)
@@ -73,9 +74,7 @@ class PostgresCluster:
                 f"-p {self.port}",
                 f"-k {self.socket_dir}",
                 f"-c listen_addresses={self.host}",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                *(() if self.durable else ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")),
                 "-c max_connections=200",
             ]
         )
