@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from edge.core.exposure import STEL_WINDOW_S, TWA_WINDOW_S, ExposureWindow
 from edge.core.limits import Band, Conditions, Gas, GasLimit, LimitError, Unit, to_limit_unit
@@ -211,6 +211,36 @@ class GasMonitor:
         track = self._tracks.get(gas)
         if track is not None and track.value is None and level in (Level.LEVEL1, Level.LEVEL2):
             track.gas_level = level
+
+    def snapshot_exposure(self, now_mono: float, now_wall: float) -> dict[str, Any]:
+        """The STEL/TWA windows of every gas at ``now_mono`` as JSON-able data (see :meth:`ExposureWindow.snapshot`),
+        keyed by gas, each with the unit its integrals are in; for :meth:`restore_exposure` after a restart."""
+        out: dict[str, Any] = {}
+        for gas, track in self._tracks.items():
+            windows = {name: window.snapshot(now_mono, now_wall)
+                       for name, window in (("stel", track.stel), ("twa", track.twa)) if window is not None}
+            if windows:
+                out[gas.value] = {"unit": track.limit.unit.value, **windows}
+        return out
+
+    def restore_exposure(self, data: Mapping[str, Any], now_mono: float, now_wall: float) -> list[str]:
+        """Refill the STEL/TWA windows from :meth:`snapshot_exposure` of an earlier boot, before any reading.
+
+        The downtime counts as no exposure (see :meth:`ExposureWindow.restore`). A gas no longer monitored, or whose
+        limit is now in another unit, and a window whose sizes changed are left empty. Returns the windows restored
+        (``"co.twa"``, …); raises ValueError for data that is not such a snapshot.
+        """
+        restored: list[str] = []
+        if not isinstance(data, Mapping):
+            raise ValueError("not an exposure snapshot")
+        for gas, track in self._tracks.items():
+            saved = data.get(gas.value)
+            if not isinstance(saved, Mapping) or saved.get("unit") != track.limit.unit.value:
+                continue
+            for name, window in (("stel", track.stel), ("twa", track.twa)):
+                if window is not None and name in saved and window.restore(saved[name], now_mono, now_wall):
+                    restored.append(f"{gas.value}.{name}")
+        return restored
 
     def observe(self, reading: Reading) -> bool:
         """Take one reading; False if the space does not monitor that gas or the reading is older than the last."""

@@ -37,7 +37,7 @@ from edge.daemon.journal import Journal
 from edge.daemon.keyfile import load_gateway_key
 from edge.daemon.outputs import OutputModuleLink
 from edge.daemon.padlocks import AuditIntake, HeldPushes, PushPort, session_inputs
-from edge.daemon.spaces import SpaceRunner
+from edge.daemon.spaces import SpaceRunner, restore_exposure, save_exposure
 from edge.daemon.state import StateFile
 from edge.drivers.modbus import ModbusBus, SerialLine, TcpEndpoint
 from edge.drivers.modbus.poller import PollResult
@@ -99,6 +99,7 @@ class Daemon:
         self.journal: Journal | None = None
         self.executor: ActionExecutor | None = None
         self.state = StateFile(self.state_dir / "state.json")
+        self.exposure_file = self.state_dir / "exposure.json"  # STEL/TWA windows: see spaces.save_exposure
         self.gate: Any = None
         self._counters: Any = None
         self.uplink: Any = None
@@ -148,6 +149,7 @@ class Daemon:
         for s in cfg.spaces:
             self.spaces.setdefault(s.id, SpaceRunner(s, self.alarms, [d for d in self.detectors.values()
                                                                       if d.space == s.id], now))
+        restore_exposure(self.exposure_file, self.spaces, now)  # before the first evaluation and reading
         outputs = {s.id: self.output_modules[s.output_module] for s in cfg.spaces if s.output_module}
         self.executor = ActionExecutor(self.journal, outputs=outputs, pushes=self.pushes, key=key,
                                        save_state=self._save_state, announce=self.announce,
@@ -297,6 +299,7 @@ class Daemon:
         self._buses = []
         if self._started:
             self._save_state()
+            save_exposure(self.exposure_file, self.spaces, self.now())
         if self.outbox is not None:
             await self.outbox.close()
         if self.ledger is not None:
@@ -406,6 +409,7 @@ class Daemon:
                 await self.write_ledger_summary()
             except Exception:  # the summary is monitoring evidence, not safety: log and try again next time
                 log.exception("ledger summary failed")
+            save_exposure(self.exposure_file, self.spaces, self.now())  # this often and on stop, not every poll
 
     async def write_ledger_summary(self) -> None:
         """A gas summary per space into the ledger, and the ledger's signed head up to the cloud."""
