@@ -52,3 +52,11 @@ TAMPER_AFTER_FAILURES = 10
 
 #: A gas attestation is good for at most this long after the measurement (DESIGN: "within the last 30 minutes").
 MAX_ATTESTATION_AGE_S = 30 * 60
+
+
+def mtu_from_max_write(max_write_without_response_size: int | None) -> int:
+    """The ATT MTU agreed on a link, from the largest write without response a central's stack reports
+    (BlueZ through bleak: payload + the 3-byte header), clamped to the protocol's range; unknown → the default."""
+    if not max_write_without_response_size:
+        return DEFAULT_ATT_MTU
+    return max(DEFAULT_ATT_MTU, min(MAX_ATT_MTU, max_write_without_response_size + ATT_HEADER_LEN))

@@ -23,14 +23,11 @@ from edge.drivers.ble.errors import PadlockLinkError
 from edge.drivers.ble.link import PadlockLink
 from protocols.errors import ProtocolError
 from protocols.padlock.advertising import LockAdvert, decode_manufacturer_data
-from protocols.padlock.fragment import payload_size
 from protocols.padlock.gatt import (
-    ATT_HEADER_LEN,
     COMPANY_ID,
-    DEFAULT_ATT_MTU,
-    MAX_ATT_MTU,
     NOTIFY_CHARACTERISTIC_UUID,
     WRITE_CHARACTERISTIC_UUID,
+    mtu_from_max_write,
 )
 
 
@@ -46,14 +43,6 @@ def advert_from_manufacturer_data(manufacturer_data: Mapping[int, bytes], lock_i
     return advert if advert.lock_id == lock_id else None
 
 
-def mtu_of(max_write_without_response_size: int | None) -> int:
-    """The ATT MTU a write may use: BlueZ tells it as the largest write without response (payload + 3)."""
-    if not max_write_without_response_size:
-        return DEFAULT_ATT_MTU
-    mtu = max(DEFAULT_ATT_MTU, min(MAX_ATT_MTU, max_write_without_response_size + ATT_HEADER_LEN))
-    payload_size(mtu)  # validates the range
-    return mtu
-
 
 class BleakChannel(GattChannel):
     def __init__(self, client: BleakClient) -> None:
@@ -65,7 +54,7 @@ class BleakChannel(GattChannel):
         write = self.client.services.get_characteristic(str(WRITE_CHARACTERISTIC_UUID))
         if write is None or self.client.services.get_characteristic(str(NOTIFY_CHARACTERISTIC_UUID)) is None:
             raise PadlockLinkError("the device has no SafeGrid padlock characteristics", code="bad_response")
-        self.mtu = mtu_of(write.max_write_without_response_size)
+        self.mtu = mtu_from_max_write(write.max_write_without_response_size)
         await self.client.start_notify(str(NOTIFY_CHARACTERISTIC_UUID), lambda _char, data: self.notified(data))
 
     async def send(self, fragment: bytes) -> None:

@@ -16,12 +16,11 @@ from typing import Any
 from fwsim.phone.errors import LinkLost, LockNotFound
 from fwsim.phone.link import FoundLock, NotificationQueue, advert_for
 from protocols.padlock.gatt import (
-    ATT_HEADER_LEN,
     COMPANY_ID,
     DEFAULT_ATT_MTU,
-    MAX_ATT_MTU,
     NOTIFY_CHARACTERISTIC_UUID,
     WRITE_CHARACTERISTIC_UUID,
+    mtu_from_max_write,
 )
 
 
@@ -30,12 +29,6 @@ def advert_of(advertisement_data: Any, lock_id: bytes) -> Any:
     data = advertisement_data.manufacturer_data.get(COMPANY_ID)
     return None if data is None else advert_for(lock_id, manufacturer_data=bytes(data))
 
-
-def mtu_of(max_write_without_response_size: int | None) -> int:
-    """The ATT MTU agreed on the link, from the largest write without response bleak reports (payload + 3)."""
-    if not max_write_without_response_size:
-        return DEFAULT_ATT_MTU
-    return max(DEFAULT_ATT_MTU, min(MAX_ATT_MTU, max_write_without_response_size + ATT_HEADER_LEN))
 
 
 class BleakLink:
@@ -99,4 +92,4 @@ class BleakCentral:
             with contextlib.suppress(Exception):
                 await client.disconnect()
             raise LinkLost(f"could not connect to the padlock: {exc}") from exc
-        return BleakLink(client, queue, mtu_of(write.max_write_without_response_size))
+        return BleakLink(client, queue, mtu_from_max_write(write.max_write_without_response_size))

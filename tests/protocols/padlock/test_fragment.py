@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from protocols.errors import FragmentError, GattError
 from protocols.padlock.fragment import Reassembler, fragment, payload_size
-from protocols.padlock.gatt import MAX_MESSAGE_BYTES
+from protocols.padlock.gatt import DEFAULT_ATT_MTU, MAX_ATT_MTU, MAX_MESSAGE_BYTES, mtu_from_max_write
 
 MTUS = st.sampled_from([23, 247]) | st.integers(23, 517)
 
@@ -151,3 +151,10 @@ def test_mutated_fragment_streams_never_yield_a_wrong_message_silently(message: 
                 outputs.append(out)
     # A stream that differs from the original may deliver nothing, or the message intact — never garbage.
     assert all(o == message for o in outputs)
+
+
+def test_the_write_size_a_central_reports_gives_the_fragment_mtu() -> None:
+    assert mtu_from_max_write(None) == DEFAULT_ATT_MTU == 23
+    assert mtu_from_max_write(20) == 23
+    assert mtu_from_max_write(244) == 247
+    assert mtu_from_max_write(10_000) == MAX_ATT_MTU == 517

@@ -26,13 +26,6 @@ def test_the_lock_advert_is_read_from_bleak_manufacturer_data() -> None:
     assert bleak_link.advert_from_manufacturer_data({COMPANY_ID: b"SG\x01garbage"}, LOCK_ID) is None
 
 
-def test_the_write_size_bluez_reports_gives_the_fragment_mtu() -> None:
-    assert bleak_link.mtu_of(None) == 23
-    assert bleak_link.mtu_of(20) == 23
-    assert bleak_link.mtu_of(244) == 247
-    assert bleak_link.mtu_of(10_000) == 517
-
-
 def test_open_link_builds_a_bleak_link_without_touching_the_radio() -> None:
     key = crypto.public_raw(crypto.generate_private_key())
     link = open_link(Backend.BLEAK, lock_id=LOCK_ID, lock_public_key=key, address="AA:BB:CC:DD:EE:FF", adapter="hci1")
