@@ -22,8 +22,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy.orm import Session
 
-from cloud.devices.models import GATEWAY_ACTIVE, Gateway, GatewayCertificate
-from cloud.errors import Forbidden, Unauthorized
+from cloud.devices.models import Gateway, GatewayCertificate
+from cloud.devices.service import admit_gateway
+from cloud.errors import Unauthorized
 from cloud.keys import ca
 
 
@@ -71,8 +72,4 @@ def authenticate_gateway_certificate(db: Session, *, cert_pem: str, gateway_id: 
     gateway = db.get(Gateway, row.gateway_id)
     if gateway is None:
         raise Unauthorized("the client certificate is not one the cloud issued")
-    if gateway.id != gateway_id:
-        raise Forbidden("the client certificate belongs to another gateway", code="wrong_gateway", field="gateway")
-    if gateway.status != GATEWAY_ACTIVE:
-        raise Forbidden(f"gateway {gateway.id} is {gateway.status}", code="gateway_revoked", field="gateway")
-    return gateway
+    return admit_gateway(gateway, gateway_id=gateway_id, credential="client certificate")

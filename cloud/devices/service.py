@@ -40,8 +40,14 @@ def authenticate_gateway(db: Session, *, token: str, gateway_id: str) -> Gateway
                          .where(DeviceToken.token_hash == token_digest(token))).scalar_one_or_none()
     if gateway is None:
         raise Unauthorized("unknown device token")
+    return admit_gateway(gateway, gateway_id=gateway_id, credential="device token")
+
+
+def admit_gateway(gateway: Gateway, *, gateway_id: str, credential: str) -> Gateway:
+    """The last step of every gateway authentication: the gateway a credential proved must be the path's
+    ``gateway_id`` (403 ``wrong_gateway``) and active (403 ``gateway_revoked``)."""
     if gateway.id != gateway_id:
-        raise Forbidden("the device token belongs to another gateway", code="wrong_gateway", field="gateway")
+        raise Forbidden(f"the {credential} belongs to another gateway", code="wrong_gateway", field="gateway")
     if gateway.status != GATEWAY_ACTIVE:
         raise Forbidden(f"gateway {gateway.id} is {gateway.status}", code="gateway_revoked", field="gateway")
     return gateway
