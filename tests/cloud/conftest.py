@@ -3,6 +3,8 @@ with a controllable clock, a seeded world of areas, enterprises, spaces and user
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +16,9 @@ from fastapi import FastAPI
 from cloud.app import create_app
 from cloud.db.engine import Database
 from cloud.db.migrate import upgrade
+from cloud.keys import service as keys_service
 from cloud.settings import CloudSettings
+from cloud.telemetry.factory import close_sink
 from tests.cloud.world import PASSWORD, World, seed_world
 
 with warnings.catch_warnings():
@@ -37,6 +41,25 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def make_settings(db_url: str, **auth: int) -> CloudSettings:
     return CloudSettings.model_validate({"database": {"url": db_url}, "auth": {**FAST_AUTH, **auth},
                                          "api": {"max_body_bytes": 64 * 1024, "max_import_bytes": 256 * 1024}})
+
+
+@contextlib.contextmanager
+def throwaway_app() -> Iterator[FastAPI]:
+    """An app built by the real factory on a migrated SQLite file in a temp dir, closed and forgotten after
+    (the key store it installs included): for reading what the app declares — routes, OpenAPI — not for requests."""
+    previous_store = keys_service._default
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(f"sqlite:///{tmp}/app.db").model_copy(update={"data_dir": Path(tmp)})
+        db = Database.from_url(settings.database_url())
+        upgrade(db.engine)
+        db.dispose()
+        app = create_app(settings)
+        try:
+            yield app
+        finally:
+            close_sink(app.state.telemetry_sink)
+            app.state.database.dispose()
+            keys_service._default = previous_store
 
 
 @pytest.fixture

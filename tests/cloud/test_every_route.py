@@ -26,12 +26,10 @@ from __future__ import annotations
 import functools
 import inspect
 import secrets
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, NamedTuple, Union, get_args, get_origin
 
@@ -51,9 +49,8 @@ from cloud.db.metadata import load_metadata
 from cloud.db.migrate import upgrade
 from cloud.keys import service as keys_service
 from cloud.keys.service import init_keys, keys_dir
-from cloud.telemetry.factory import close_sink
 from protocols import crypto
-from tests.cloud.conftest import Clock, Logins, make_settings
+from tests.cloud.conftest import Clock, Logins, make_settings, throwaway_app
 from tests.cloud.ingest.helpers import alarm, batch_bytes
 from tests.cloud.permits.site import make_csr
 from tests.cloud.world import PASSWORD, World, enterprise_body, seed_world, space_body
@@ -320,19 +317,8 @@ def enumerate_routes(app: FastAPI) -> dict[Route, RouteInfo]:
 @functools.cache
 def app_routes() -> dict[Route, RouteInfo]:
     """The routes of an app built by the real factory (``create_app``), once per test session."""
-    previous_store = keys_service._default
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = make_settings(f"sqlite:///{tmp}/routes.db").model_copy(update={"data_dir": Path(tmp)})
-        db = Database.from_url(settings.database_url())
-        upgrade(db.engine)
-        db.dispose()
-        app = create_app(settings)
-        try:
-            return enumerate_routes(app)
-        finally:
-            close_sink(app.state.telemetry_sink)
-            app.state.database.dispose()
-            keys_service._default = previous_store
+    with throwaway_app() as app:
+        return enumerate_routes(app)
 
 
 def _routes(keep: Callable[[RouteInfo], bool], known: dict[Route, str] | None = None) -> list[Any]:

@@ -18,24 +18,17 @@ from __future__ import annotations
 
 import functools
 import json
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, get_args
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from cloud.app import create_app
-from cloud.db.engine import Database
-from cloud.db.migrate import upgrade
-from cloud.keys import service as keys_service
-from cloud.telemetry.factory import close_sink
 from protocols.errors import EnvelopeError
 from protocols.uplink import decode_envelope
-from tests.cloud.conftest import make_settings
+from tests.cloud.conftest import throwaway_app
 
 API = "/api/v1"
 JSON = "application/json"
@@ -70,25 +63,14 @@ class Document:
 @functools.cache
 def document() -> Document:
     """The OpenAPI document of an app built by the real factory, and the body model of each route, once."""
-    previous_store = keys_service._default
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = make_settings(f"sqlite:///{tmp}/openapi.db").model_copy(update={"data_dir": Path(tmp)})
-        db = Database.from_url(settings.database_url())
-        upgrade(db.engine)
-        db.dispose()
-        app = create_app(settings)
-        try:
-            doc = app.openapi()
-            models: dict[Route, Any] = {}
-            for ctx in iter_route_contexts(app.routes):
-                if isinstance(ctx.original_route, APIRoute) and ctx.body_field is not None:
-                    assert ctx.path is not None
-                    for method in ctx.methods or ():
-                        models[(method, ctx.path)] = ctx.body_field.field_info.annotation
-        finally:
-            close_sink(app.state.telemetry_sink)
-            app.state.database.dispose()
-            keys_service._default = previous_store
+    with throwaway_app() as app:
+        doc = app.openapi()
+        models: dict[Route, Any] = {}
+        for ctx in iter_route_contexts(app.routes):
+            if isinstance(ctx.original_route, APIRoute) and ctx.body_field is not None:
+                assert ctx.path is not None
+                for method in ctx.methods or ():
+                    models[(method, ctx.path)] = ctx.body_field.field_info.annotation
     bodies: dict[Route, Body] = {}
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
