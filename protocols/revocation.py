@@ -141,6 +141,13 @@ def sign_revocation_list(rl: RevocationList, key: Ed25519PrivateKey, *, kid: byt
     return signed
 
 
+def decode_revocation_list(data: bytes) -> RevocationList:
+    """A signed list's body WITHOUT checking its signature: for routing it to the locks it names (a gateway),
+    never for a decision — the lock verifies. TokenError ``malformed``."""
+    msg = crypto.decode_sign1_strict(data, max_bytes=MAX_REVOCATION_LIST_BYTES, error=TokenError)
+    return decode_revocation_payload(msg.payload)
+
+
 def verify_revocation_list(data: bytes, issuer_keys: Mapping[bytes, Ed25519PublicKey]) -> RevocationList:
     """Verify a signed list against the trusted issuer keys (by kid).
 
