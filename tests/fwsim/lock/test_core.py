@@ -136,7 +136,7 @@ def test_undecodable_requests_and_bad_signatures_are_junk_gas_refusals_are_not()
     assert core.handle(b"", clock(), link=1).drop_link is False
     third = core.handle(b"\xa1\x00\x18\x99", clock(), link=1)  # unsupported: junk as well
     assert third.response == m.Result("unsupported", 0x99) and third.drop_link
-    forged = token(gas_test_required=False)
+    no_gas_test = token(gas_test_required=False)
     rogue = v.token(v.claims(gas_test_required=False), key=v.ROGUE)  # a token the issuer never signed
     for _ in range(JUNK_PER_LINK):
         assert attempt(core, clock(), rogue, link=2).code == "bad_signature"
@@ -149,7 +149,7 @@ def test_undecodable_requests_and_bad_signatures_are_junk_gas_refusals_are_not()
         reply = core.handle(m.UnlockRequest(challenge.nonce, gas, pop).encode(), clock(), 3)
         assert reply.response == m.Result("gas_test_required", int(m.MessageType.UNLOCK_REQUEST))
         assert not reply.drop_link
-    assert attempt(core, clock(), forged, link=3).ok
+    assert attempt(core, clock(), no_gas_test, link=3).ok
 
 
 def test_junk_on_a_link_drops_it_at_the_limit_and_a_success_clears_the_count() -> None:
