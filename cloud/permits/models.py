@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.db.base import Base, JsonDoc, UtcDateTime
@@ -72,14 +72,17 @@ class PermitToken(Base):
 
 
 class RevocationListRecord(Base):
-    """A signed revocation list pushed to a space's gateways (versions increase across all spaces)."""
+    """A signed revocation list pushed to a space's gateways: versions count per space, and the list names the
+    padlocks it is addressed to (a padlock refuses any other list)."""
 
     __tablename__ = "revocation_lists"
+    __table_args__ = (UniqueConstraint("space_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, unique=True)
+    version: Mapped[int] = mapped_column(Integer)
     space_id: Mapped[int] = mapped_column(ForeignKey("confined_spaces.id", ondelete="CASCADE"), index=True)
     issued_at: Mapped[int] = mapped_column(BigInteger)
     min_iat: Mapped[int] = mapped_column(BigInteger)
     revoked: Mapped[list[str]] = mapped_column(JsonDoc)
+    lock_ids: Mapped[list[str]] = mapped_column(JsonDoc)  # hex, ascending
     signed: Mapped[bytes] = mapped_column(LargeBinary)

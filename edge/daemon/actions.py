@@ -32,7 +32,7 @@ from edge.core.session_io import (
 from edge.daemon import records
 from edge.daemon.journal import Journal, Staged
 from edge.daemon.outputs import OutputModuleLink
-from edge.daemon.padlocks import PushPort, sign_attestation
+from edge.daemon.padlocks import PushPort, push_kind, sign_attestation
 from edge.daemon.spaces import SpaceRunner
 
 log = structlog.get_logger(__name__)
@@ -119,7 +119,7 @@ class ActionExecutor:
         elif isinstance(action, SendPadlockPush):
             blob = self.held_blobs.get(action.what)
             if blob is not None:
-                await self._push(action.lock_id, action.what, blob)
+                await self._push(action.lock_id, push_kind(action.what), blob)
         elif isinstance(action, Evacuate):
             self._announce(runner.id, "evacuate", "; ".join(action.reasons))
         elif isinstance(action, Notify):

@@ -3,7 +3,9 @@
 ``permit_issued`` and ``permit_revoked`` become session inputs of the permit's space; ``alarm_ack`` acknowledges
 a latched alarm for the named attendant (a level-2 gas alarm once the gas is back in range); ``time`` makes the
 clock trusted; ``revocation_list`` and ``trust_list_update`` are pushed to the padlocks — deferred on a padlock
-whose session is open, so nothing the cloud sends can bar the way out of people inside. A refusal raises
+whose session is open, so nothing the cloud sends can bar the way out of people inside. A revocation list is held
+per padlock it names (its scope is in the signed list: one space, its locks) and pushed only to those, so a
+gateway serving two spaces never hands one space's list to the other's padlocks. A refusal raises
 :class:`~edge.errors.EdgeError` with a code, which the downlink reports to the cloud as the command's result.
 """
 
@@ -14,9 +16,12 @@ from typing import TYPE_CHECKING
 
 from edge.core.alarms import AlarmError
 from edge.core.session_io import PadlockPushRequested, Permit, PermitPushed, PermitRevoked
+from edge.daemon.padlocks import held_push_key
 from edge.errors import EdgeError
 from protocols.commands import AlarmAck, Command, PermitIssued, RevocationList, TimeSet, TrustListUpdate
 from protocols.commands import PermitRevoked as PermitRevokedCommand
+from protocols.errors import TokenError
+from protocols.revocation import decode_revocation_list
 from protocols.uplink.fields import b64url_decode
 
 if TYPE_CHECKING:
@@ -79,10 +84,19 @@ class CloudCommands:
 
     async def padlock_push(self, command: Command) -> None:
         if isinstance(command, RevocationList):
-            what, blob = "revocation_list", command.body.revocation_list
+            signed = b64url_decode(command.body.revocation_list)
+            try:  # routing only: each padlock verifies the signature (and refuses a list not naming it)
+                addressed = {lock.hex() for lock in decode_revocation_list(signed).lock_ids}
+            except TokenError as exc:
+                raise EdgeError(f"the revocation list does not decode: {exc}", code="malformed",
+                                field="revocation_list") from None
+            targets = [(lock, held_push_key("revocation_list", lock.id)) for lock in self.daemon.config.padlocks
+                       if lock.id in addressed]
         else:
             assert isinstance(command, TrustListUpdate)
-            what, blob = "trust_list", command.body.trust_list
-        self.daemon.held_blobs[what] = b64url_decode(blob)
-        for lock in self.daemon.config.padlocks:
+            signed = b64url_decode(command.body.trust_list)
+            targets = [(lock, "trust_list") for lock in self.daemon.config.padlocks]
+        for _lock, what in targets:
+            self.daemon.held_blobs[what] = signed
+        for lock, what in targets:
             await self.daemon.step(lock.space, [PadlockPushRequested(lock.id, what)])

@@ -34,6 +34,16 @@ class PushPort(Protocol):
     async def push(self, lock_id: str, kind: str, signed: bytes) -> None: ...
 
 
+def held_push_key(kind: str, lock_id: str) -> str:
+    """The key of a push held for one padlock (a revocation list: each lock gets the list of its own scope)."""
+    return f"{kind}@{lock_id}"
+
+
+def push_kind(held_key: str) -> str:
+    """The push kind of a held key (``held_push_key``, or a kind held for every padlock, e.g. ``trust_list``)."""
+    return held_key.partition("@")[0]
+
+
 class HeldPushes:
     """Without a radio link: the latest signed push of each kind per lock, for whatever carries it next."""
 

@@ -23,7 +23,7 @@ class EventKind(IntEnum):
     CLOSED = 2  # shackle closed; carries the session's permit when there was one
     FORCED_OPEN = 3  # opened without an unlock (shackle cut, body forced)
     MECHANICAL_KEY = 4  # opened with the override key
-    TAMPER = 5  # tamper switch, or too many failed attempts
+    TAMPER = 5  # tamper switch
     LOW_BATTERY = 6  # value: battery %
     UNLOCK_REFUSED = 7  # value: the result number
     TIME_SET = 8  # value: the lock's trusted time before the change
@@ -31,10 +31,11 @@ class EventKind(IntEnum):
     REVOCATIONS_UPDATED = 10  # value: the new revocation-list version
     PROVISIONED = 11
     POWER_ON = 12
+    ABUSE = 13  # value: junk requests (refused, proving nothing) in the current window; logged at 10, 100, 1000 …
 
 
 _NEEDS_VALUE = frozenset({EventKind.LOW_BATTERY, EventKind.UNLOCK_REFUSED, EventKind.TIME_SET,
-                          EventKind.TRUST_UPDATED, EventKind.REVOCATIONS_UPDATED})
+                          EventKind.TRUST_UPDATED, EventKind.REVOCATIONS_UPDATED, EventKind.ABUSE})
 _MAY_CARRY_PERMIT = frozenset({EventKind.OPENED, EventKind.CLOSED})
 
 

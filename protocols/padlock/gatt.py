@@ -43,12 +43,13 @@ GATEWAY_POLL_INTERVAL_S = 900  # the gateway also pulls on this schedule when th
 GATEWAY_RECONNECT_GAP_S = 5  # after disconnecting, the gateway waits this long before connecting again
 CHALLENGE_TTL_S = 30  # a challenge answers one request within this long, then is void
 
-# Attempt limits: after BACKOFF_FREE_ATTEMPTS consecutive failed unlocks the lock answers "backoff" for
-# a doubling delay, and raises a tamper event at TAMPER_AFTER_FAILURES.
-BACKOFF_FREE_ATTEMPTS = 3
-BACKOFF_BASE_S = 5
-BACKOFF_MAX_S = 300
-TAMPER_AFTER_FAILURES = 10
+# Junk (requests that prove nothing, results.UNPROVEN_RESULTS) costs the sender, never the holder: the lock
+# drops a link at its JUNK_PER_LINK-th junk request, and logs an "abuse" event when ABUSE_THRESHOLD junk
+# requests arrive within one ABUSE_WINDOW_S window (then at 10x, 100x that count: the log grows by a few
+# entries per window however much junk comes, instead of one unlock_refused entry per request).
+JUNK_PER_LINK = 3
+ABUSE_WINDOW_S = 300
+ABUSE_THRESHOLD = 10
 
 #: A gas attestation is good for at most this long after the measurement (DESIGN: "within the last 30 minutes").
 MAX_ATTESTATION_AGE_S = 30 * 60

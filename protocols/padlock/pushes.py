@@ -6,7 +6,8 @@ per-type external AAD so a signature made for one purpose never verifies as anot
 - trust list — signed by a cloud issuer key the lock already trusts; names the locks it is for;
   versioned, an older or equal version is refused (``stale``).
 - time set — signed by the gateway key; bound to the lock id and to the nonce of a fresh TIME_SET challenge.
-- revocation list — the bytes of ``protocols.revocation`` carried unchanged; must supersede the held list.
+- revocation list — the bytes of ``protocols.revocation`` carried unchanged; must name this lock (its scope is
+  bound in the signed payload) and supersede the held list (versions count per space).
 - gas attestation — signed by the gateway key; valid at most 30 minutes after the measurement; a lock
   refuses one not measured later than the attestation it holds, so an old "all in range" cannot be replayed.
 
@@ -185,16 +186,22 @@ def verify_gas_attestation(data: bytes, *, gateway_key: Ed25519PublicKey,
     return attestation
 
 
-def verify_revocation_push(data: bytes, *, issuer_keys: Mapping[bytes, Ed25519PublicKey],
+def verify_revocation_push(data: bytes, *, issuer_keys: Mapping[bytes, Ed25519PublicKey], lock_id: bytes,
                            current: RevocationList | None) -> RevocationList:
-    """A revocation list signed by a trusted issuer that supersedes the ``current`` one."""
+    """A revocation list signed by a trusted issuer, addressed to ``lock_id``, that supersedes the ``current`` one.
+
+    A list for other locks is ``wrong_lock`` — checked before ``stale``, so a lock never compares versions
+    across scopes that are not its own.
+    """
     try:
         revocations = verify_revocation_list(data, issuer_keys)
     except GattError:
         raise
     except ProtocolError as exc:
         raise GattError(f"revocation list refused: {exc}", code=exc.code, field="revocation_list") from exc
-    if current is not None and not revocations.supersedes(current):
+    if not revocations.addressed_to(lock_id):
+        raise GattError("the revocation list is not for this lock", code="wrong_lock", field="lock_ids")
+    if not revocations.supersedes(current):
         raise GattError("the revocation list does not supersede the one held", code="stale", field="version")
     return revocations
 
@@ -232,7 +239,8 @@ def decide_push(push: Message, *, trust: LockTrust | None, now: int, trust_versi
             value = verify_trust_list(push.signed, issuer_keys=trust.issuer_keys, lock_id=trust.lock_id,
                                       current_version=trust_version)
         elif isinstance(push, RevocationPush):
-            value = verify_revocation_push(push.signed, issuer_keys=trust.issuer_keys, current=revocations)
+            value = verify_revocation_push(push.signed, issuer_keys=trust.issuer_keys, lock_id=trust.lock_id,
+                                           current=revocations)
         elif isinstance(push, TimeSetPush):
             value = verify_time_set(push.signed, gateway_key=trust.gateway_key, lock_id=trust.lock_id,
                                     challenge=challenge, now=now)

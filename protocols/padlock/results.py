@@ -26,7 +26,7 @@ RESULT_CODES: dict[str, int] = {
     # the exchange
     "challenge_unknown_or_used": 32,
     "challenge_expired": 33,
-    "backoff": 34,  # too many failed attempts: retry after Result.retry_after seconds
+    "backoff": 34,  # retired: a v1 lock never answers it (refused attempts cost the link, not the holder)
     "not_provisioned": 35,
     "busy": 36,  # the lock is mid-operation; retry shortly
     "bad_request": 37,  # undecodable message or fragment stream
@@ -38,10 +38,13 @@ RESULT_CODES: dict[str, int] = {
 }
 RESULT_NAMES: dict[int, str] = {number: name for name, number in RESULT_CODES.items()}
 
-#: Results that count as a failed unlock attempt towards backoff and tamper.
-FAILED_ATTEMPT_RESULTS = frozenset({
+#: Refusals of a request that proves nothing about its sender: an undecodable message, or an unlock request
+#: without a fresh challenge of this lock or without a valid token and PoP for it. Each costs the sender's link
+#: (``JUNK_PER_LINK`` of them and the lock drops it) and counts towards an ``abuse`` event; none ever delays
+#: another central. Gas and state refusals are not junk: a holder waiting for the gas is no attacker.
+UNPROVEN_RESULTS = frozenset({
     "malformed", "bad_signature", "unknown_kid", "expired", "not_yet_valid", "wrong_lock", "bad_pop", "revoked",
-    "challenge_unknown_or_used", "challenge_expired",
+    "challenge_unknown_or_used", "challenge_expired", "bad_request", "unsupported",
 })
 
 

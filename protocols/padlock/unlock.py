@@ -2,9 +2,14 @@
 
 Given the decoded unlock request and the lock's state, it answers one result code. The order is fixed so
 that a lock reveals nothing about the gas state or its trust to an unauthenticated central:
-provisioned? → backoff → the challenge → the token and proof of possession (``protocols.token``) → the gas
+provisioned? → the challenge → the token and proof of possession (``protocols.token``) → the gas
 precondition. Proximity is never authentication: only the holder key's signature over a fresh, unused
 challenge of this lock opens it. The caller spends the challenge whatever the decision.
+
+There is no lock-wide backoff: tokens and PoPs are Ed25519 signatures, so guessing is hopeless, and a backoff
+anyone in radio range could trigger would lock the holder out. Refused requests cost their sender's link
+instead (``protocols.padlock.results.UNPROVEN_RESULTS``, ``padlock.md`` §5): the lock drops it, and reports
+repeated ones as an ``abuse`` event. A valid token with a valid PoP on a fresh challenge always opens.
 """
 
 from __future__ import annotations
@@ -15,13 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from protocols.errors import GattError, ProtocolError
 from protocols.padlock.challenges import PendingChallenge, challenge_problem
-from protocols.padlock.gatt import (
-    BACKOFF_BASE_S,
-    BACKOFF_FREE_ATTEMPTS,
-    BACKOFF_MAX_S,
-    CHALLENGE_TTL_S,
-    MAX_ATTESTATION_AGE_S,
-)
+from protocols.padlock.gatt import CHALLENGE_TTL_S, MAX_ATTESTATION_AGE_S
 from protocols.padlock.messages import Purpose, UnlockRequest
 from protocols.padlock.pushes import LockTrust, verify_gas_attestation
 from protocols.revocation import RevocationList
@@ -39,17 +38,15 @@ class UnlockDecision:
 
 
 def decide_unlock(request: UnlockRequest, *, now: int, trust: LockTrust | None, challenge: PendingChallenge | None,
-                  revocations: RevocationList | None, attestation: bytes | None, backoff_until: int = 0,
+                  revocations: RevocationList | None, attestation: bytes | None,
                   skew_s: int = DEFAULT_SKEW_S, challenge_ttl_s: int = CHALLENGE_TTL_S) -> UnlockDecision:
     """Decide an unlock request at the lock's trusted time ``now``.
 
-    ``attestation`` is the signed gas attestation the lock holds (or None); ``backoff_until`` the lock time
-    before which failed attempts bar further ones.
+    ``attestation`` is the signed gas attestation the lock holds (or None). The challenge is checked before
+    any signature, so a request answering no challenge costs the lock nothing but a comparison.
     """
     if trust is None:
         return UnlockDecision("not_provisioned")
-    if now < backoff_until:
-        return UnlockDecision("backoff")
     problem = challenge_problem(challenge, nonce=request.nonce, purpose=Purpose.UNLOCK, lock_id=trust.lock_id,
                                 now=now, ttl_s=challenge_ttl_s)
     if problem or challenge is None:
@@ -86,9 +83,3 @@ def gas_problem(attestation: bytes | None, *, gateway_key: Ed25519PublicKey, spa
         return "gas_out_of_range"
     return None
 
-
-def backoff_seconds(consecutive_failures: int) -> int:
-    """How long a lock answers ``backoff`` after this many consecutive failed attempts (0: none)."""
-    if consecutive_failures < BACKOFF_FREE_ATTEMPTS:
-        return 0
-    return min(BACKOFF_BASE_S << min(consecutive_failures - BACKOFF_FREE_ATTEMPTS, 16), BACKOFF_MAX_S)

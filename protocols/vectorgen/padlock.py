@@ -84,8 +84,11 @@ def attestation(*, space_id: bytes = SPACE_ID, in_range: bool = True, measured_a
     return sign_gas_attestation(att, key)
 
 
-def revocations(*, version: int = 2, revoked: frozenset[bytes] = frozenset()) -> bytes:
-    rl = RevocationList(version=version, issued_at=NOW - 60, min_iat=0, revoked=revoked)
+def revocations(*, version: int = 2, revoked: frozenset[bytes] = frozenset(), space_id: bytes = SPACE_ID,
+                lock_ids: tuple[bytes, ...] = (LOCK_ID,), issued_at: int = NOW - 60) -> bytes:
+    """A signed list for ``space_id`` addressed to ``lock_ids`` (by default: this lock's space, this lock)."""
+    rl = RevocationList(version=version, issued_at=issued_at, min_iat=0, revoked=revoked, space_id=space_id,
+                        lock_ids=frozenset(lock_ids))
     return sign_revocation_list(rl, ISSUER, kid=ISSUER_KID)
 
 
@@ -164,10 +167,10 @@ def unlock_cases() -> list[dict[str, Any]]:
     tok = token()
 
     def case(name: str, expect: str, *, request: m.UnlockRequest | None = None, chal: m.Challenge | None = fresh,
-             used: bool = False, att: bytes | None = None, rl: bytes | None = None, backoff_until: int = 0,
+             used: bool = False, att: bytes | None = None, rl: bytes | None = None,
              provisioned: bool = True, no_attestation: bool = False) -> dict[str, Any]:
         held = None if no_attestation else (att or attestation())
-        return {"name": name, "now": NOW, "provisioned": provisioned, "backoff_until": backoff_until,
+        return {"name": name, "now": NOW, "provisioned": provisioned,
                 "challenge": hexs(chal.encode()) if chal else None, "challenge_used": used,
                 "unlock_request": hexs((request or unlock_request(tok, fresh)).encode()),
                 "attestation": hexs(held) if held else None, "revocation_list": hexs(rl) if rl else None,
@@ -192,6 +195,8 @@ def unlock_cases() -> list[dict[str, Any]]:
         case("bad_pop", "bad_pop", request=with_token(tok, holder=ROGUE)),
         case("revoked", "revoked", rl=revocations(revoked=frozenset({claims().cti}))),
         case("not_revoked_by_list", "ok", rl=revocations(revoked=frozenset({seeded_bytes("padlock/cti-x", 16)}))),
+        case("revoked_by_list_of_other_space", "revoked",
+             rl=revocations(revoked=frozenset({claims().cti}), space_id=OTHER_SPACE_ID)),
         case("gas_test_required_none", "gas_test_required", no_attestation=True),
         case("gas_test_required_other_space", "gas_test_required", att=attestation(space_id=OTHER_SPACE_ID)),
         case("gas_test_required_forged", "gas_test_required", att=attestation(key=ROGUE)),
@@ -206,7 +211,6 @@ def unlock_cases() -> list[dict[str, Any]]:
              chal=challenge(purpose=m.Purpose.TIME_SET)),
         case("challenge_expired", "challenge_expired", chal=challenge(lock_time=NOW - 31),
              request=unlock_request(tok, challenge(lock_time=NOW - 31))),
-        case("backoff", "backoff", backoff_until=NOW + 10),
         case("not_provisioned", "not_provisioned", provisioned=False),
     ]
 
@@ -253,6 +257,26 @@ def push_cases() -> list[dict[str, Any]]:
         case("revocation_list_ok", m.RevocationPush(revocations(version=2)), "ok",
              revocation_list=revocations(version=1)),
         case("revocation_list_stale", m.RevocationPush(revocations(version=1)), "stale",
+             revocation_list=revocations(version=2)),
+        case("revocation_list_same_version_stale", m.RevocationPush(revocations(version=2)), "stale",
+             revocation_list=revocations(version=2)),
+        case("revocation_list_first", m.RevocationPush(revocations(version=1)), "ok"),
+        case("revocation_list_several_locks",
+             m.RevocationPush(revocations(version=3, lock_ids=(OTHER_LOCK_ID, LOCK_ID))), "ok",
+             revocation_list=revocations(version=2)),
+        # Versions count per space: another space's higher version addressed to other locks never replaces ours.
+        case("revocation_list_other_space_other_lock", m.RevocationPush(
+            revocations(version=9, space_id=OTHER_SPACE_ID, lock_ids=(OTHER_LOCK_ID,))), "wrong_lock",
+             revocation_list=revocations(version=2)),
+        case("revocation_list_this_space_other_lock", m.RevocationPush(
+            revocations(version=9, lock_ids=(OTHER_LOCK_ID,))), "wrong_lock", revocation_list=revocations(version=2)),
+        # A lock moved to another space adopts that space's list, whatever its version, when issued later...
+        case("revocation_list_lock_moved_to_other_space", m.RevocationPush(
+            revocations(version=1, space_id=OTHER_SPACE_ID, issued_at=NOW - 30)), "ok",
+             revocation_list=revocations(version=5)),
+        # ... but never a list of another space issued before the one it holds (a replay from before a move).
+        case("revocation_list_other_space_issued_earlier", m.RevocationPush(
+            revocations(version=9, space_id=OTHER_SPACE_ID, issued_at=NOW - 120)), "stale",
              revocation_list=revocations(version=2)),
         case("push_not_signed", m.TrustListPush(b"\xa0"), "bad_request"),
     ]

@@ -50,7 +50,7 @@ def _claims() -> PermitClaims:
         iss="safegrid-cloud", sub="W0001234", iat=T0 - 300, nbf=T0, exp=T0 + 4 * 3600,
         cti=seeded_bytes("cti-1", 16), holder_key=crypto.public_raw(HOLDER),
         permit_id=seeded_bytes("permit-1", 16), enterprise_id=seeded_bytes("enterprise-1", 16),
-        space_id=seeded_bytes("space-1", 16), worker_id=seeded_bytes("worker-1", 16),
+        space_id=SPACE, worker_id=seeded_bytes("worker-1", 16),
         lock_ids=(LOCK,), window_start=T0, window_end=T0 + 3 * 3600,
         max_duration_s=2 * 3600, entrant_limit=3, gas_test_required=True, drill=False,
     )
@@ -78,9 +78,15 @@ def _unprotected_kid(payload: bytes) -> bytes:
     return cbor.dumps(cbor2.CBORTag(crypto.COSE_SIGN1_TAG, [protected, {crypto.HDR_KID: KID_A}, payload, signature]))
 
 
-def _revocations(version: int, *, min_iat: int = 0, revoked: frozenset[bytes] = frozenset()) -> bytes:
-    return sign_revocation_list(RevocationList(version=version, issued_at=T0 - 60, min_iat=min_iat, revoked=revoked),
-                                ISSUER, kid=KID_A)
+SPACE, OTHER_SPACE = seeded_bytes("space-1", 16), seeded_bytes("space-2", 16)
+
+
+def _revocations(version: int, *, min_iat: int = 0, revoked: frozenset[bytes] = frozenset(),
+                 space_id: bytes = SPACE) -> bytes:
+    """A list for the vectors' space (the token's), addressed to its locks."""
+    rl = RevocationList(version=version, issued_at=T0 - 60, min_iat=min_iat, revoked=revoked, space_id=space_id,
+                        lock_ids=frozenset({LOCK, LOCK_2}))
+    return sign_revocation_list(rl, ISSUER, kid=KID_A)
 
 
 def _decoded(token: bytes) -> dict[str, Any] | None:
@@ -167,6 +173,10 @@ def token_vectors() -> list[dict[str, Any]]:
     add("revoked_by_id", good, "revoked", rl=_revocations(3, revoked=frozenset({claims.cti})))
     add("revoked_by_min_iat", good, "revoked", rl=_revocations(4, min_iat=claims.iat + 1))
     add("ok_iat_equals_min_iat", good, "ok", rl=_revocations(5, min_iat=claims.iat))
+    # The epoch governs the list's own space only; token ids are unique, so a listed id is revoked anywhere.
+    add("ok_min_iat_of_another_space", good, "ok", rl=_revocations(5, min_iat=claims.iat + 1, space_id=OTHER_SPACE))
+    add("revoked_by_id_on_another_space_s_list", good, "revoked",
+        rl=_revocations(5, revoked=frozenset({claims.cti}), space_id=OTHER_SPACE))
     add("ok_other_id_revoked", good, "ok", rl=_revocations(6, revoked=frozenset({seeded_bytes("cti-other", 16)})))
     # Unlock: the token, then the proof of possession.
     challenge = cbor.dumps({1: seeded_bytes("nonce-1", 16), 2: LOCK, 3: 42, 4: NOW})
@@ -198,7 +208,9 @@ def revocation_list_vectors() -> list[dict[str, Any]]:
         return crypto.sign1(cbor.dumps(payload), ISSUER, kid=KID_A, external_aad=REVOCATION_AAD)
 
     ids = sorted(seeded_bytes(f"revoked-{i}", 16) for i in range(3))
-    good = RevocationList(version=7, issued_at=T0, min_iat=T0 - 86400, revoked=frozenset(ids))
+    good = RevocationList(version=7, issued_at=T0, min_iat=T0 - 86400, revoked=frozenset(ids), space_id=SPACE,
+                          lock_ids=frozenset({LOCK, LOCK_2, LOCK_3}))
+    locks = sorted([LOCK, LOCK_2])
     return [
         case("ok", sign_revocation_list(good, ISSUER, kid=KID_A), "ok"),
         case("ok_epoch_only", _revocations(8, min_iat=T0 - 60), "ok"),
@@ -206,9 +218,23 @@ def revocation_list_vectors() -> list[dict[str, Any]]:
         case("bad_signature_forged_with_known_kid", sign_revocation_list(good, STRANGER, kid=KID_A), "bad_signature"),
         case("bad_signature_token_as_list", issue_token(_claims(), ISSUER, kid=KID_A), "bad_signature"),
         case("malformed_not_cbor", b"\xd2\x84", "malformed"),
-        case("malformed_ids_unsorted", signed_payload({1: 9, 2: T0, 3: 0, 4: ids[::-1]}), "malformed"),
-        case("malformed_min_iat_after_issued_at", signed_payload({1: 9, 2: T0, 3: T0 + 1, 4: []}), "malformed"),
-        case("malformed_version_zero", signed_payload({1: 0, 2: T0, 3: 0, 4: []}), "malformed"),
+        case("ok_scope_one_lock", signed_payload({1: 9, 2: T0, 3: 0, 4: ids, 5: SPACE, 6: [LOCK]}), "ok"),
+        case("malformed_ids_unsorted", signed_payload({1: 9, 2: T0, 3: 0, 4: ids[::-1], 5: SPACE, 6: locks}),
+             "malformed"),
+        case("malformed_min_iat_after_issued_at", signed_payload({1: 9, 2: T0, 3: T0 + 1, 4: [], 5: SPACE, 6: locks}),
+             "malformed"),
+        case("malformed_version_zero", signed_payload({1: 0, 2: T0, 3: 0, 4: [], 5: SPACE, 6: locks}), "malformed"),
+        # Every list names its scope: the unscoped v1 body (keys 1-4 only) is refused, as are empty or unsorted
+        # lock lists and a space id of the wrong size.
+        case("malformed_unscoped", signed_payload({1: 9, 2: T0, 3: 0, 4: ids}), "malformed"),
+        case("malformed_no_space", signed_payload({1: 9, 2: T0, 3: 0, 4: ids, 6: locks}), "malformed"),
+        case("malformed_no_locks", signed_payload({1: 9, 2: T0, 3: 0, 4: ids, 5: SPACE, 6: []}), "malformed"),
+        case("malformed_locks_unsorted", signed_payload({1: 9, 2: T0, 3: 0, 4: ids, 5: SPACE, 6: locks[::-1]}),
+             "malformed"),
+        case("malformed_lock_repeated", signed_payload({1: 9, 2: T0, 3: 0, 4: ids, 5: SPACE, 6: [LOCK, LOCK]}),
+             "malformed"),
+        case("malformed_space_id_short", signed_payload({1: 9, 2: T0, 3: 0, 4: ids, 5: SPACE[:8], 6: locks}),
+             "malformed"),
     ]
 
 

@@ -32,6 +32,12 @@ CLAIMS = tokens._claims()
 VECTORS = json.loads((VECTORS_DIR / tokens.FILENAME).read_text(encoding="utf-8"))
 
 
+def rlist(version: int, issued_at: int, min_iat: int, revoked: frozenset[bytes], *,
+          space_id: bytes = CLAIMS.space_id, lock_ids: frozenset[bytes] = frozenset({tokens.LOCK})) -> RevocationList:
+    """A list for the test token's space and lock."""
+    return RevocationList(version, issued_at, min_iat, revoked, space_id=space_id, lock_ids=lock_ids)
+
+
 def ids(n: int, label: str = "r") -> frozenset[bytes]:
     return frozenset(seeded_bytes(f"{label}-{i}", 16) for i in range(n))
 
@@ -45,26 +51,35 @@ def code_of(data: bytes, keys: Any = None) -> str:
 
 
 def test_sign_verify_round_trip_and_membership() -> None:
-    rl = RevocationList(version=7, issued_at=100, min_iat=50, revoked=ids(3) | {CLAIMS.cti})
+    rl = rlist(7, 100, 50, ids(3) | {CLAIMS.cti}, lock_ids=frozenset({tokens.LOCK, tokens.LOCK_2}))
     back = verify_revocation_list(sign_revocation_list(rl, ISSUER, kid=KID), KEYS)
     assert back == rl
     assert back.is_revoked(CLAIMS)
-    assert not RevocationList(1, 0, 0, ids(3)).is_revoked(CLAIMS)
+    assert not rlist(1, 0, 0, ids(3)).is_revoked(CLAIMS)
 
 
-def test_min_iat_revokes_everything_issued_before_it() -> None:
-    assert RevocationList(1, CLAIMS.iat + 1, CLAIMS.iat + 1, frozenset()).is_revoked(CLAIMS)
-    assert not RevocationList(1, CLAIMS.iat, CLAIMS.iat, frozenset()).is_revoked(CLAIMS)
+def test_min_iat_revokes_everything_of_its_space_issued_before_it() -> None:
+    assert rlist(1, CLAIMS.iat + 1, CLAIMS.iat + 1, frozenset()).is_revoked(CLAIMS)
+    assert not rlist(1, CLAIMS.iat, CLAIMS.iat, frozenset()).is_revoked(CLAIMS)
+    other_space = rlist(1, CLAIMS.iat + 1, CLAIMS.iat + 1, frozenset(), space_id=tokens.OTHER_SPACE)
+    assert not other_space.is_revoked(CLAIMS)  # another space's epoch says nothing about this token
+    assert rlist(1, 0, 0, frozenset({CLAIMS.cti}), space_id=tokens.OTHER_SPACE).is_revoked(CLAIMS)  # ids are unique
 
 
-def test_versions_only_move_forward() -> None:
-    old, new = RevocationList(3, 0, 0, frozenset()), RevocationList(4, 0, 0, frozenset())
+def test_versions_only_move_forward_within_a_space() -> None:
+    old, new = rlist(3, 0, 0, frozenset()), rlist(4, 0, 0, frozenset())
     assert new.supersedes(old) and new.supersedes(None)
     assert not old.supersedes(new) and not old.supersedes(old)
+    # Another space counts its own versions: a higher one does not supersede; issued later (a moved lock) does.
+    elsewhere = rlist(9, 0, 0, frozenset(), space_id=tokens.OTHER_SPACE)
+    assert not elsewhere.supersedes(old)
+    assert rlist(1, 1, 0, frozenset(), space_id=tokens.OTHER_SPACE).supersedes(old)
+    assert rlist(3, 0, 0, frozenset(), lock_ids=frozenset({tokens.LOCK_2})).addressed_to(tokens.LOCK_2)
+    assert not old.addressed_to(tokens.LOCK_2)
 
 
 def test_forged_lists_and_cross_type_signatures_are_refused() -> None:
-    rl = RevocationList(1, 0, 0, frozenset())
+    rl = rlist(1, 0, 0, frozenset())
     stranger = seeded_key("stranger")
     assert code_of(sign_revocation_list(rl, stranger, kid=KID)) == "bad_signature"
     assert code_of(sign_revocation_list(rl, stranger, kid=crypto.key_id(stranger))) == "unknown_kid"
@@ -77,31 +92,36 @@ def test_forged_lists_and_cross_type_signatures_are_refused() -> None:
 
 
 def test_a_full_list_fits_one_padlock_message_and_one_more_id_is_refused() -> None:
-    full = sign_revocation_list(RevocationList(1, 2**32 - 1, 2**32 - 1, ids(MAX_REVOKED)), ISSUER, kid=KID)
+    full = sign_revocation_list(rlist(1, 2**32 - 1, 2**32 - 1, ids(MAX_REVOKED)), ISSUER, kid=KID)
     assert len(full) <= MAX_REVOCATION_LIST_BYTES < MAX_MESSAGE_BYTES
     assert len(verify_revocation_list(full, KEYS).revoked) == MAX_REVOKED
     with pytest.raises(TokenError, match="min_iat"):
-        sign_revocation_list(RevocationList(1, 0, 0, ids(MAX_REVOKED + 1)), ISSUER, kid=KID)
+        sign_revocation_list(rlist(1, 0, 0, ids(MAX_REVOKED + 1)), ISSUER, kid=KID)
 
 
 def test_make_revocation_list_raises_the_epoch_when_too_many_are_revoked() -> None:
     revoked = {cti: 1000 + i // 2 for i, cti in enumerate(sorted(ids(10)))}  # two tokens per issue second
-    rl = make_revocation_list(5, 2000, revoked, max_ids=5)
+    scope: dict[str, Any] = {"space_id": CLAIMS.space_id, "lock_ids": [tokens.LOCK]}
+    rl = make_revocation_list(5, 2000, revoked, max_ids=5, **scope)
     assert rl.min_iat == 1003 and len(rl.revoked) == 4  # the oldest three seconds dropped, not one id more
     assert all(rl.is_revoked(_Token(cti, iat)) for cti, iat in revoked.items())
-    assert make_revocation_list(5, 2000, revoked).min_iat == 0
-    assert make_revocation_list(5, 2000, revoked, min_iat=1002).revoked == {c for c, i in revoked.items() if i >= 1002}
+    assert make_revocation_list(5, 2000, revoked, **scope).min_iat == 0
+    kept = make_revocation_list(5, 2000, revoked, min_iat=1002, **scope).revoked
+    assert kept == {c for c, i in revoked.items() if i >= 1002}
 
 
 class _Token:
     def __init__(self, cti: bytes, iat: int) -> None:
-        self.cti, self.iat = cti, iat
+        self.cti, self.iat, self.space_id = cti, iat, CLAIMS.space_id
 
 
 @pytest.mark.parametrize("payload", [
     {1: 1, 2: 0, 3: 0}, {1: -1, 2: 0, 3: 0, 4: []}, {1: 0, 2: 0, 3: 0, 4: []}, {1: 1, 2: 0, 3: 0, 4: [b""]},
     {1: 1, 2: 0, 3: 0, 4: "x"}, {1: True, 2: 0, 3: 0, 4: []}, {1: 1, 2: 0, 3: 1, 4: []},
     {1: 1, 2: 0, 3: 0, 4: [], 5: 0}, {1: 1, 2: 0, 3: 0, 4: [b"b" * 16, b"a" * 16]},
+    {1: 1, 2: 0, 3: 0, 4: [], 5: b"s" * 16}, {1: 1, 2: 0, 3: 0, 4: [], 5: b"s" * 16, 6: [b"l" * 7]},
+    {1: 1, 2: 0, 3: 0, 4: [], 5: b"s" * 16, 6: [b"l" * 8], 7: 0},
+    {1: 1, 2: 0, 3: 0, 4: [], 5: b"s" * 16, 6: [bytes([i]) * 8 for i in range(17)]},
     {1: 1, 2: 0, 3: 0, 4: [b"a" * 16, b"a" * 16]}, [1, 2, 3, 4], {1: 2**32, 2: 0, 3: 0, 4: []},
 ])
 def test_malformed_payloads_signed_by_the_issuer(payload: object) -> None:
@@ -124,7 +144,7 @@ def test_random_bytes_only_raise_token_error(data: bytes) -> None:
         verify_revocation_list(data, KEYS)
 
 
-SIGNED = sign_revocation_list(RevocationList(3, 500, 100, ids(4)), ISSUER, kid=KID)
+SIGNED = sign_revocation_list(rlist(3, 500, 100, ids(4)), ISSUER, kid=KID)
 
 
 @settings(max_examples=300)

@@ -168,9 +168,10 @@ def test_bad_pop() -> None:
 
 
 def test_revoked() -> None:
-    by_id = RevocationList(version=1, issued_at=NOW, min_iat=0, revoked=frozenset({CLAIMS.cti}))
+    scope = {"space_id": CLAIMS.space_id, "lock_ids": frozenset(CLAIMS.lock_ids)}
+    by_id = RevocationList(version=1, issued_at=NOW, min_iat=0, revoked=frozenset({CLAIMS.cti}), **scope)
     assert code_of(verify, revocations=by_id) == "revoked"
-    by_epoch = RevocationList(version=2, issued_at=NOW, min_iat=CLAIMS.iat + 1, revoked=frozenset())
+    by_epoch = RevocationList(version=2, issued_at=NOW, min_iat=CLAIMS.iat + 1, revoked=frozenset(), **scope)
     assert code_of(verify, revocations=by_epoch) == "revoked"
 
 

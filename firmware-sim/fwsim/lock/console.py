@@ -30,7 +30,8 @@ def status(lock: PadlockPeripheral) -> str:
         "lock_id": core.lock_id.hex(), "state": [flag.name.lower() for flag in type(core.state_flags())
                                                  if flag in core.state_flags()],
         "event_seq": core.log.last_seq, "battery": core.battery, "lock_time": core.clock.now(lock.host_clock()),
-        "connected": lock.connected, "failures": core.failures, "trust_version": core.trust_version,
+        "connected": lock.connected, "links_dropped_for_junk": lock.links_dropped_for_junk,
+        "abuse_count": core.abuse_count, "trust_version": core.trust_version,
     })
 
 

@@ -9,6 +9,12 @@ answers, so a power cut never loses an answered request.
 
 An unprovisioned lock (factory state) has a random factory lock id and is in provisioning mode; a
 provision that changes the lock id restarts the audit chain (seqs go on), since every entry names its lock.
+
+Junk — a request that proves nothing (``protocols.padlock.results.UNPROVEN_RESULTS``) — costs its link, never the
+lock: the adapter passes a link number with each request, and the reply tells it to drop a link at its
+``JUNK_PER_LINK``-th junk request. Across links the lock counts junk per ``ABUSE_WINDOW_S`` window and logs
+``abuse`` entries (at 10, 100, 1000 … in a window) instead of one ``unlock_refused`` per request, so junk
+neither delays a holder nor floods the audit log.
 """
 
 from __future__ import annotations
@@ -30,16 +36,16 @@ from protocols.padlock.advertising import LockAdvert, LockState
 from protocols.padlock.audit import AuditEntry
 from protocols.padlock.challenges import PendingChallenge
 from protocols.padlock.events import EventKind, EventPermit
-from protocols.padlock.gatt import LOCK_ID_LEN, NONCE_LEN, TAMPER_AFTER_FAILURES
+from protocols.padlock.gatt import ABUSE_THRESHOLD, ABUSE_WINDOW_S, JUNK_PER_LINK, LOCK_ID_LEN, NONCE_LEN
 from protocols.padlock.pushes import GasAttestation, LockTrust, TimeSet, TrustList, decide_push, verify_gas_attestation
-from protocols.padlock.results import FAILED_ATTEMPT_RESULTS, result_number
-from protocols.padlock.unlock import backoff_seconds, decide_unlock
-from protocols.revocation import RevocationList, revocation_list_to_json
+from protocols.padlock.results import UNPROVEN_RESULTS, result_number
+from protocols.padlock.unlock import decide_unlock
+from protocols.revocation import RevocationList, revocation_list_from_json, revocation_list_to_json
 
 FIRMWARE = "safegrid-fwsim-padlock 0.1"
 LOW_BATTERY_PCT = 20  # below this the lock logs low_battery once and advertises the flag
 LOW_BATTERY_CLEAR_PCT = 25  # hysteresis: the flag clears only above this (a fresh battery)
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: revocation lists carry their scope; no backoff state
 
 RandomBytes = Callable[[int], bytes]
 
@@ -50,6 +56,7 @@ class Reply:
 
     response: m.Message
     events: tuple[AuditEntry, ...] = ()
+    drop_link: bool = False  # the adapter disconnects the link after sending the response (junk limit reached)
 
 
 def request_type_of(data: bytes) -> int:
@@ -83,8 +90,12 @@ class PadlockCore:
         self.deferred_revocations: bytes | None = None
         self.challenge: PendingChallenge | None = None  # RAM only: a power cycle voids it
         self.challenge_counter = 0
-        self.failures = 0
-        self.backoff_until = 0
+        # Junk accounting, RAM only (an attacker cannot cut the power): the link being counted and its junk,
+        # and the lock-wide abuse window.
+        self.junk_link: int | None = None
+        self.junk_on_link = 0
+        self.abuse_window_start = 0
+        self.abuse_count = 0
         self.open = False
         self.session: EventPermit | None = None  # the permit that opened the lock, until it closes
         self.battery: int | None = 100
@@ -127,27 +138,29 @@ class PadlockCore:
                               lock_key=self.lock_public_key, firmware=self.firmware)
 
     # -- requests --------------------------------------------------------------------------------
-    def handle(self, data: bytes, host: float) -> Reply:
-        """Answer one reassembled request written by a central."""
+    def handle(self, data: bytes, host: float, link: int = 0) -> Reply:
+        """Answer one reassembled request written by a central on ``link`` (the adapter numbers its links)."""
+        now = self.clock.now(host)
         try:
             message = m.decode_message(data)
         except GattError as exc:
             code = "unsupported" if exc.code == "unsupported" else "bad_request"
-            return Reply(m.Result(code, request_type_of(data)))
-        now = self.clock.now(host)
+            events, drop = self._junk(link, now)
+            return Reply(m.Result(code, request_type_of(data)), events, drop)
         request = int(message.TYPE)
         if isinstance(message, m.InfoRequest):
             return Reply(self.info(host))
         if isinstance(message, m.ChallengeRequest):
             return Reply(self._challenge(message.purpose, now))
         if isinstance(message, m.UnlockRequest):
-            return self._unlock(message, now)
+            return self._unlock(message, now, link)
         if isinstance(message, m.AuditFetch):
             return Reply(self._audit_fetch(message))
         if isinstance(message, m.TrustListPush | m.TimeSetPush | m.RevocationPush | m.GasAttestationPush
                       | m.Provision):
             return self._push(message, now, host)
-        return Reply(m.Result("unsupported", request))  # a lock → central message written to the lock
+        events, drop = self._junk(link, now)  # a lock → central message written to the lock
+        return Reply(m.Result("unsupported", request), events, drop)
 
     def _challenge(self, purpose: m.Purpose, now: int) -> m.Message:
         if self.trust is None:
@@ -162,29 +175,41 @@ class PadlockCore:
         if self.challenge is not None:
             self.challenge = self.challenge.spent()
 
-    def _unlock(self, request: m.UnlockRequest, now: int) -> Reply:
+    def _unlock(self, request: m.UnlockRequest, now: int, link: int) -> Reply:
         decision = decide_unlock(request, now=now, trust=self.trust, challenge=self.challenge,
-                                 revocations=self.revocations, attestation=self.attestation,
-                                 backoff_until=self.backoff_until)
+                                 revocations=self.revocations, attestation=self.attestation)
         self._spend_challenge()
         answered = int(m.MessageType.UNLOCK_REQUEST)
         if decision.ok and decision.claims is not None:
-            self.failures, self.backoff_until = 0, 0
+            if self.junk_link == link:
+                self.junk_on_link = 0
             self.open = True
             self.session = EventPermit.from_claims(decision.claims)
             return Reply(m.Result("ok", answered), (self._log(EventKind.OPENED, now, permit=self.session),))
-        events = [self._log(EventKind.UNLOCK_REFUSED, now, value=result_number(decision.result))]
-        retry_after = None
-        if decision.result in FAILED_ATTEMPT_RESULTS:
-            self.failures += 1
-            wait = backoff_seconds(self.failures)
-            if wait:
-                self.backoff_until = now + wait
-            if self.failures == TAMPER_AFTER_FAILURES:
-                events.append(self._tamper(now))
-        if decision.result == "backoff":
-            retry_after = max(1, self.backoff_until - now)
-        return Reply(m.Result(decision.result, answered, retry_after), tuple(events))
+        if decision.result not in UNPROVEN_RESULTS:  # gas or state: the holder is told, and it is on record
+            return Reply(m.Result(decision.result, answered),
+                         (self._log(EventKind.UNLOCK_REFUSED, now, value=result_number(decision.result)),))
+        under_abuse = self.abuse_count >= ABUSE_THRESHOLD and self._in_abuse_window(now)
+        refused = () if under_abuse else (self._log(EventKind.UNLOCK_REFUSED, now,
+                                                    value=result_number(decision.result)),)
+        events, drop = self._junk(link, now)
+        return Reply(m.Result(decision.result, answered), (*refused, *events), drop)
+
+    def _in_abuse_window(self, now: int) -> bool:
+        return self.abuse_window_start <= now < self.abuse_window_start + ABUSE_WINDOW_S
+
+    def _junk(self, link: int, now: int) -> tuple[tuple[AuditEntry, ...], bool]:
+        """Count a request that proved nothing: the events it causes, and whether its link is to be dropped."""
+        if self.junk_link != link:
+            self.junk_link, self.junk_on_link = link, 0
+        self.junk_on_link += 1
+        if not self._in_abuse_window(now):
+            self.abuse_window_start, self.abuse_count = now, 0
+        self.abuse_count += 1
+        events: tuple[AuditEntry, ...] = ()
+        if _is_abuse_mark(self.abuse_count):
+            events = (self._log(EventKind.ABUSE, now, value=self.abuse_count),)
+        return events, self.junk_on_link >= JUNK_PER_LINK
 
     def _audit_fetch(self, fetch: m.AuditFetch) -> m.AuditEntries:
         batch, more, through = self.log.fetch(fetch.since_seq, fetch.limit)
@@ -243,7 +268,7 @@ class PadlockCore:
             self.log.restart_chain()
         self.lock_id, self.trust, self.trust_version = trust.lock_id, trust, 0
         self.revocations = self.attestation = self.deferred_trust_list = self.deferred_revocations = None
-        self.challenge, self.failures, self.backoff_until = None, 0, 0
+        self.challenge = None
         self.provisioning_mode = False
         if time is not None:  # the technician's time is trusted outright, floor included
             self.clock.set(time, host)
@@ -333,7 +358,7 @@ class PadlockCore:
             "revocations": None if self.revocations is None else revocation_list_to_json(self.revocations),
             "attestation": _hex(self.attestation), "deferred_trust_list": _hex(self.deferred_trust_list),
             "deferred_revocations": _hex(self.deferred_revocations), "challenge_counter": self.challenge_counter,
-            "failures": self.failures, "backoff_until": self.backoff_until, "open": self.open,
+            "open": self.open,
             "session": None if self.session is None else cbor.dumps(self.session.to_map()).hex(),
             "battery": self.battery, "low_battery": self.low_battery, "tamper_seq": self.tamper_seq,
             "clock": self.clock.to_record(), "audit": self.log.to_record(),
@@ -353,14 +378,11 @@ class PadlockCore:
                 issuer_keys={bytes.fromhex(k): bytes.fromhex(v) for k, v in record["trust"]["issuer_keys"].items()}))
         core.trust_version = int(record["trust_version"])
         if record["revocations"] is not None:
-            rl = record["revocations"]
-            core.revocations = RevocationList(version=rl["version"], issued_at=rl["issued_at"], min_iat=rl["min_iat"],
-                                              revoked=frozenset(bytes.fromhex(c) for c in rl["revoked"]))
+            core.revocations = revocation_list_from_json(record["revocations"])
         core.attestation = _unhex(record["attestation"])
         core.deferred_trust_list = _unhex(record["deferred_trust_list"])
         core.deferred_revocations = _unhex(record["deferred_revocations"])
         core.challenge_counter = int(record["challenge_counter"])
-        core.failures, core.backoff_until = int(record["failures"]), int(record["backoff_until"])
         core.open = bool(record["open"])
         if record["session"] is not None:
             core.session = EventPermit.from_map(FieldReader(cbor.loads(bytes.fromhex(record["session"]),
@@ -368,6 +390,13 @@ class PadlockCore:
         core.battery, core.low_battery = record["battery"], bool(record["low_battery"])
         core.tamper_seq = int(record["tamper_seq"])
         return core
+
+
+def _is_abuse_mark(count: int) -> bool:
+    """True at ABUSE_THRESHOLD junk requests in a window, then at 10x, 100x …: a few entries however many."""
+    while count > ABUSE_THRESHOLD and count % 10 == 0:
+        count //= 10
+    return count == ABUSE_THRESHOLD
 
 
 def _hex(data: bytes | None) -> str | None:

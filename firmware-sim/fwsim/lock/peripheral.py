@@ -4,7 +4,9 @@ It exposes the SafeGrid padlock service (write and notify characteristics), reas
 at the negotiated ATT MTU, hands each whole request to the core, persists the core's state, then notifies
 the response and any events as fragments. It advertises the lock (id, state flags, event seq, battery) while
 no central is connected — one central at a time — and refreshes the advert when the state changes. It drops
-a link idle for ``LOCK_IDLE_LINK_TIMEOUT_S`` or older than ``LOCK_MAX_LINK_S``.
+a link idle for ``LOCK_IDLE_LINK_TIMEOUT_S`` or older than ``LOCK_MAX_LINK_S``, and a link whose junk the core
+says is enough (``Reply.drop_link``), right after the answer: junk costs its sender's link, so the next central
+— the holder — gets the lock at once.
 
 The runtime fault API: :attr:`faults` (link faults), :meth:`set_drift`, :meth:`set_battery`,
 :meth:`force_open`, :meth:`mechanical_key_open`, :meth:`tamper`, :meth:`power_cycle`; and the attendant's
@@ -52,6 +54,7 @@ class _Link:
 
     connection: Connection
     reassembler: Reassembler
+    number: int  # the core counts junk per link number
     started: float
     last_request: float
     queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)  # None: a broken fragment stream
@@ -88,6 +91,8 @@ class PadlockPeripheral:
         self._tasks: set[asyncio.Task[None]] = set()
         self._advertising_lock = asyncio.Lock()
         self.requests_handled = 0
+        self.links_dropped_for_junk = 0
+        self._links_made = 0
 
     # -- life cycle ------------------------------------------------------------------------------
     @property
@@ -172,7 +177,9 @@ class PadlockPeripheral:
             self._spawn(connection.disconnect())
             return
         now = asyncio.get_running_loop().time()
-        link = _Link(connection, Reassembler(mtu=connection.att_mtu), started=now, last_request=now)
+        self._links_made += 1
+        link = _Link(connection, Reassembler(mtu=connection.att_mtu), self._links_made, started=now,
+                     last_request=now)
         self._link = link
         connection.on(connection.EVENT_DISCONNECTION, lambda _reason: self._on_disconnection(link))
         connection.on(connection.EVENT_CONNECTION_ATT_MTU_UPDATE,
@@ -227,9 +234,8 @@ class PadlockPeripheral:
             try:
                 if self.faults.response_delay_s:
                     await asyncio.sleep(self.faults.response_delay_s)
-                try:
-                    reply = (Reply(m.Result("bad_request", 0)) if data is None
-                             else self.core.handle(data, self.host_clock()))
+                try:  # a broken fragment stream (None) is handled as an undecodable request: junk too
+                    reply = self.core.handle(data or b"", self.host_clock(), link.number)
                 except Exception:  # a bug must not leave the central waiting on a dead lock
                     log.exception("request handling failed")
                     reply = Reply(m.Result("bad_request", request_type_of(data or b"")))
@@ -241,6 +247,12 @@ class PadlockPeripheral:
                 await self._send(link, reply.response.encode())
                 for entry in reply.events:
                     await self._send(link, m.EventNotice(entry.signed).encode())
+                if reply.drop_link:
+                    self.links_dropped_for_junk += 1
+                    log.info("dropping a link", reason="junk")
+                    with contextlib.suppress(Exception):
+                        await link.connection.disconnect()
+                    return
             finally:
                 link.handling = False
 

@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 from cloud.db.engine import Database
-from cloud.ingest.models import UplinkSummary
+from cloud.ingest.models import UplinkRecord, UplinkSummary
 from cloud.ingest.service import IngestResult, Sender, ingest_batch
 from cloud.live.models import LiveSession
 from cloud.permits.ids import space_uid
 from cloud.telemetry.models import LatestReading, Reading
 from cloud.telemetry.sink import Origin, SqlSink
 from protocols.uplink import Ack
+from protocols.uplink.fields import b64url_encode
 from tests.cloud.conftest import Clock
 from tests.cloud.ingest.helpers import (
     batch,
@@ -213,3 +214,23 @@ def test_two_writers_storing_overlapping_batches_at_once(database: Database, wor
     assert reading_count(database, GW) == 300
     assert sum(r.stored for r in results) == 150
     assert max(r.ack.watermark for r in results) == 150
+
+
+def test_a_padlock_abuse_report_is_stored_like_any_lock_event(database: Database, world: World,
+                                                               tokens: dict[str, str], clock: Clock) -> None:
+    # Issue 9: a padlock logs "abuse" (junk requests) instead of backing off; the gateway relays the lock-signed
+    # entry and a lock_abuse event, which the cloud must take like any other lock event.
+    at_ms = 1_767_225_600_000
+    records = [
+        {"seq": 1, "kind": "lock_audit", "at_ms": at_ms, "body": {
+            "lock_id": "a1b2c3d4e5f60718", "lock_seq": 7, "event": "abuse", "lock_time_s": at_ms // 1000,
+            "entry": b64url_encode(b"\xd2\x84" + bytes(40)), "chain_ok": True}},
+        {"seq": 2, "kind": "event", "at_ms": at_ms, "body": {
+            "type": "lock_abuse", "lock_id": "a1b2c3d4e5f60718", "data": {"lock": "a1b2c3d4e5f60718", "lock_seq": 7}}},
+    ]
+    result = ingest(database, world, records, clock.now)
+    assert (result.ack.watermark, result.stored) == (2, 2)
+    with database.session(write=False) as db:
+        rows = db.execute(select(UplinkRecord.kind, UplinkRecord.body).where(UplinkRecord.gateway_id == GW)).all()
+    bodies = {kind: body for kind, body in rows}
+    assert bodies["lock_audit"]["event"] == "abuse" and bodies["event"]["type"] == "lock_abuse"

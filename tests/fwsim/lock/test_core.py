@@ -1,4 +1,4 @@
-"""The pure padlock core and its clock: time floor, backoff, audit log, pushes, persistence (no radio)."""
+"""The pure padlock core and its clock: time floor, junk and abuse, audit log, pushes, persistence (no radio)."""
 
 from __future__ import annotations
 
@@ -14,20 +14,20 @@ from protocols import crypto
 from protocols.padlock import messages as m
 from protocols.padlock.audit import GENESIS_HASH, verify_chain
 from protocols.padlock.events import EventKind
-from protocols.padlock.gatt import TAMPER_AFTER_FAILURES
+from protocols.padlock.gatt import ABUSE_THRESHOLD, ABUSE_WINDOW_S, JUNK_PER_LINK
 from protocols.padlock.pushes import TimeSet, TrustList, sign_time_set, sign_trust_list
-from protocols.padlock.unlock import backoff_seconds
 from protocols.token import sign_pop, token_hash
 from tests.fwsim.lock.world import NOW, HostClock, provision_message, provisioned_core, token, v, verify_log
 
 TOKEN = token()
 
 
-def attempt(core: PadlockCore, host: float, tok: bytes = TOKEN, *, holder: object = v.WORKER) -> m.Result:
-    challenge = core.handle(m.ChallengeRequest().encode(), host).response
+def attempt(core: PadlockCore, host: float, tok: bytes = TOKEN, *, holder: object = v.WORKER,
+            link: int = 0) -> m.Result:
+    challenge = core.handle(m.ChallengeRequest().encode(), host, link).response
     assert isinstance(challenge, m.Challenge)
     pop = sign_pop(holder, challenge.encode(), challenge.lock_id, token_hash(tok))  # type: ignore[arg-type]
-    result = core.handle(m.UnlockRequest(challenge.nonce, tok, pop).encode(), host).response
+    result = core.handle(m.UnlockRequest(challenge.nonce, tok, pop).encode(), host, link).response
     assert isinstance(result, m.Result)
     return result
 
@@ -105,42 +105,79 @@ def test_a_time_set_forward_moves_the_lock_time() -> None:
     assert push(core, m.TimeSetPush(rogue), clock()).code == "unknown_kid"
 
 
-# -- attempt limits ----------------------------------------------------------------------------------
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.integers(0, 40)), min_size=1, max_size=24))
-def test_failed_attempts_back_off_doubling_and_raise_tamper_at_ten(attempts: list[tuple[bool, int]]) -> None:
+# -- junk costs its link, never the holder (issue 9, item 3) -------------------------------------------
+JUNK = m.UnlockRequest(bytes(16), TOKEN, bytes(64)).encode()  # answers no challenge: proves nothing
+
+
+def test_a_thousand_junk_requests_never_delay_a_valid_unlock_and_are_reported_as_abuse() -> None:
     clock = HostClock()
     core = provisioned_core(clock)
-    failures, backoff_until, tampers = 0, 0, 0
-    for good, wait in attempts:
-        clock.advance(wait)
+    before = core.log.last_seq
+    drops = 0
+    for i in range(1000):
+        reply = core.handle(JUNK, clock(), link=1 + i // JUNK_PER_LINK)  # the attacker reconnects when dropped
+        assert reply.response == m.Result("challenge_unknown_or_used", int(m.MessageType.UNLOCK_REQUEST))
+        drops += reply.drop_link
+    assert drops == 1000 // JUNK_PER_LINK  # every third request on a link ends it
+    assert attempt(core, clock(), link=999).ok  # at once: no backoff, no waiting
+    entries = verify_log(core)
+    kinds = [e.event.kind for e in entries if e.seq > before]
+    abuse = [e.event.value for e in entries if e.event.kind is EventKind.ABUSE]
+    assert abuse == [ABUSE_THRESHOLD, 100, 1000]  # a few entries for a thousand requests
+    assert kinds.count(EventKind.UNLOCK_REFUSED) == ABUSE_THRESHOLD  # then only the abuse summary
+    assert EventKind.TAMPER not in kinds and kinds[-1] is EventKind.OPENED
+    assert core.state_flags() & core.state_flags().TAMPER == 0
+
+
+def test_undecodable_requests_and_bad_signatures_are_junk_gas_refusals_are_not() -> None:
+    clock = HostClock()
+    core = provisioned_core(clock)
+    assert core.handle(b"\xff", clock(), link=1).drop_link is False
+    assert core.handle(b"", clock(), link=1).drop_link is False
+    third = core.handle(b"\xa1\x00\x18\x99", clock(), link=1)  # unsupported: junk as well
+    assert third.response == m.Result("unsupported", 0x99) and third.drop_link
+    no_gas_test = token(gas_test_required=False)
+    rogue = v.token(v.claims(gas_test_required=False), key=v.ROGUE)  # a token the issuer never signed
+    for _ in range(JUNK_PER_LINK):
+        assert attempt(core, clock(), rogue, link=2).code == "bad_signature"
+    assert core.junk_on_link == JUNK_PER_LINK
+    gas = token(gas_test_required=True)  # no attestation held: the holder is told, the link stays
+    for _ in range(JUNK_PER_LINK + 2):
+        challenge = core.handle(m.ChallengeRequest().encode(), clock(), 3).response
+        assert isinstance(challenge, m.Challenge)
+        pop = sign_pop(v.WORKER, challenge.encode(), challenge.lock_id, token_hash(gas))
+        reply = core.handle(m.UnlockRequest(challenge.nonce, gas, pop).encode(), clock(), 3)
+        assert reply.response == m.Result("gas_test_required", int(m.MessageType.UNLOCK_REQUEST))
+        assert not reply.drop_link
+    assert attempt(core, clock(), no_gas_test, link=3).ok
+
+
+def test_junk_on_a_link_drops_it_at_the_limit_and_a_success_clears_the_count() -> None:
+    clock = HostClock()
+    core = provisioned_core(clock)
+    drops = [core.handle(JUNK, clock(), link=7).drop_link for _ in range(JUNK_PER_LINK - 1)]
+    assert attempt(core, clock(), link=7).ok
+    core.close(clock())
+    drops += [core.handle(JUNK, clock(), link=7).drop_link for _ in range(JUNK_PER_LINK)]
+    # The success reset the link's count: only the third junk request after it ends the link.
+    assert drops == [False] * (2 * JUNK_PER_LINK - 2) + [True]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, ABUSE_WINDOW_S // 2), min_size=1, max_size=60))
+def test_abuse_is_logged_at_the_threshold_of_each_window(gaps: list[int]) -> None:
+    clock = HostClock()
+    core = provisioned_core(clock)
+    window_start, count, expected = None, 0, 0
+    for gap in gaps:
+        clock.advance(gap)
         now = int(clock())
-        result = attempt(core, clock(), holder=v.WORKER if good else v.ROGUE)
-        if now < backoff_until:
-            assert result.code == "backoff" and result.retry_after == backoff_until - now
-        elif good:
-            assert result.ok
-            failures, backoff_until = 0, 0
-        else:
-            assert result.code == "bad_pop"
-            failures += 1
-            backoff_until = now + backoff_seconds(failures) if backoff_seconds(failures) else backoff_until
-            tampers += failures == TAMPER_AFTER_FAILURES
-        assert core.failures == failures and core.backoff_until == backoff_until
-    logged = [e.event.kind for e in verify_log(core)]
-    assert logged.count(EventKind.TAMPER) == tampers
-
-
-def test_backoff_survives_a_power_cycle() -> None:
-    clock = HostClock()
-    core = provisioned_core(clock)
-    for _ in range(3):
-        assert attempt(core, clock(), holder=v.ROGUE).code == "bad_pop"
-    rebooted = PadlockCore.from_record(json.loads(json.dumps(core.to_record())))
-    rebooted.power_on(clock())
-    assert attempt(rebooted, clock()).code == "backoff"
-    clock.advance(5)
-    assert attempt(rebooted, clock()).ok
+        if window_start is None or now >= window_start + ABUSE_WINDOW_S:
+            window_start, count = now, 0
+        count += 1
+        expected += count == ABUSE_THRESHOLD
+        core.handle(JUNK, clock(), link=now)
+    assert [e.event.kind for e in verify_log(core)].count(EventKind.ABUSE) == expected
 
 
 # -- events and the audit log -------------------------------------------------------------------------
@@ -231,6 +268,7 @@ def test_the_record_round_trips_every_field() -> None:
     push(core, m.RevocationPush(v.revocations()), clock())
     attempt(core, clock(), holder=v.ROGUE)
     attempt(core, clock())
+    core.close(clock())
     core.set_battery(12, clock())
     core.clock.set_drift(35.0, clock())
     push(core, m.TrustListPush(b"\x01"), clock())

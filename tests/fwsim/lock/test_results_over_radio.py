@@ -7,15 +7,17 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from fwsim.phone.errors import LinkLost
 from fwsim.phone.session import PadlockSession
 from protocols import cbor, crypto
 from protocols.padlock import messages as m
 from protocols.padlock.events import EventKind
 from protocols.padlock.fragment import fragment
+from protocols.padlock.gatt import ABUSE_THRESHOLD, JUNK_PER_LINK
 from protocols.padlock.pushes import TrustList, sign_trust_list
 from protocols.padlock.results import RESULT_CODES
 from protocols.token import sign_pop, token_hash
-from tests.fwsim.lock.world import NOW, PadlockRig, padlock_rig, provision_message, token, v
+from tests.fwsim.lock.world import NOW, STEP_TIMEOUT_S, PadlockRig, padlock_rig, provision_message, token, v
 
 Scenario = Callable[[PadlockRig, PadlockSession], Awaitable[m.Result]]
 UNLOCK = int(m.MessageType.UNLOCK_REQUEST)
@@ -95,14 +97,6 @@ async def challenge_expired(rig: PadlockRig, session: PadlockSession) -> m.Resul
     return await session.result_of(built[0])
 
 
-async def backoff(rig: PadlockRig, session: PadlockSession) -> m.Result:
-    for _ in range(3):
-        assert (await unlock_with(session, token(), holder=v.ROGUE)).code == "bad_pop"
-    result = await unlock_with(session, token())  # the right worker, but the lock waits now
-    assert result.retry_after == 5
-    return result
-
-
 async def not_provisioned(rig: PadlockRig, session: PadlockSession) -> m.Result:
     raise AssertionError("run by test_a_factory_new_lock_is_not_provisioned_until_a_technician_provisions_it")
 
@@ -157,14 +151,18 @@ SCENARIOS: dict[str, Scenario] = {
     "expired": expired, "not_yet_valid": not_yet_valid, "wrong_lock": wrong_lock, "bad_pop": bad_pop,
     "revoked": revoked, "gas_test_required": gas_test_required, "attestation_stale": attestation_stale,
     "gas_out_of_range": gas_out_of_range, "challenge_unknown_or_used": challenge_unknown_or_used,
-    "challenge_expired": challenge_expired, "backoff": backoff, "not_provisioned": not_provisioned,
+    "challenge_expired": challenge_expired, "not_provisioned": not_provisioned,
     "busy": busy, "bad_request": bad_request, "unsupported": unsupported, "stale": stale,
     "not_in_provisioning_mode": not_in_provisioning_mode, "deferred": deferred,
 }
 
 
+#: Codes a v1 lock never answers: "backoff" is retired (junk costs the sender's link, never the holder).
+RETIRED = {"backoff"}
+
+
 def test_every_result_code_has_a_scenario() -> None:
-    assert set(SCENARIOS) == set(RESULT_CODES)
+    assert set(SCENARIOS) == set(RESULT_CODES) - RETIRED
 
 
 @pytest.mark.parametrize("code", sorted(set(SCENARIOS) - {"not_provisioned"}))
@@ -221,3 +219,20 @@ async def test_a_trust_list_push_rotates_the_issuer_and_rejects_another_locks_li
         fresh = v.token(v.claims(gas_test_required=False), key=new_issuer, kid=kid)
         assert (await unlock_with(session, fresh)).ok
     assert rig.core.trust_version == 1
+
+
+async def test_junk_over_the_radio_drops_the_sender_s_link_and_the_holder_then_opens_at_once(rig: PadlockRig) -> None:
+    junk = m.UnlockRequest(nonce=bytes(16), token=token(), pop_signature=bytes(64))  # answers no challenge
+    rounds = -(-ABUSE_THRESHOLD // JUNK_PER_LINK)  # enough links for the abuse threshold
+    for _ in range(rounds):
+        async with rig.session() as session:
+            for _ in range(JUNK_PER_LINK):
+                assert (await session.result_of(junk)).code == "challenge_unknown_or_used"
+            with pytest.raises(LinkLost):  # the lock hung up on the sender
+                await session.receive(timeout_s=STEP_TIMEOUT_S)
+    assert rig.lock.links_dropped_for_junk == rounds
+    async with rig.session() as session:
+        assert (await unlock_with(session, token())).ok  # no backoff: the holder opens at once
+    abuse = [e for e in rig.core.log.decoded() if e.event.kind is EventKind.ABUSE]
+    assert [e.event.value for e in abuse] == [ABUSE_THRESHOLD]
+    assert EventKind.TAMPER not in {e.event.kind for e in rig.core.log.decoded()}

@@ -34,7 +34,7 @@ def lock_events(draw: st.DrawFn) -> LockEvent:
     else:
         permit = None
     needs_value = kind in (EventKind.LOW_BATTERY, EventKind.UNLOCK_REFUSED, EventKind.TIME_SET,
-                           EventKind.TRUST_UPDATED, EventKind.REVOCATIONS_UPDATED)
+                           EventKind.TRUST_UPDATED, EventKind.REVOCATIONS_UPDATED, EventKind.ABUSE)
     value = draw(uint32) if needs_value else None
     return LockEvent(seq=draw(st.integers(1, 2**32 - 1)), kind=kind, at=draw(uint64), permit=permit, value=value)
 

@@ -28,7 +28,7 @@ from protocols.padlock.pushes import (
     verify_time_set,
     verify_trust_list,
 )
-from protocols.revocation import RevocationList, sign_revocation_list
+from protocols.revocation import MAX_LIST_LOCKS, RevocationList, sign_revocation_list
 
 ISSUER = crypto.private_key_from_raw(bytes([1]) * 32)
 GATEWAY = crypto.private_key_from_raw(bytes([2]) * 32)
@@ -121,21 +121,49 @@ def test_gas_attestation_verifies_and_refuses_forged_long_and_replayed() -> None
     assert code(err) == "stale"
 
 
-def revocation_list(version: int) -> RevocationList:
-    return RevocationList(version=version, issued_at=NOW, min_iat=0, revoked=frozenset({b"r" * 16}))
+OTHER_SPACE = bytes(range(16, 32))
+OTHER_LOCK = bytes.fromhex("99aabbccddeeff00")
+
+
+def revocation_list(version: int, *, space_id: bytes = SPACE, lock_ids: tuple[bytes, ...] = (LOCK_ID,),
+                    issued_at: int = NOW) -> RevocationList:
+    return RevocationList(version=version, issued_at=issued_at, min_iat=0, revoked=frozenset({b"r" * 16}),
+                          space_id=space_id, lock_ids=frozenset(lock_ids))
+
+
+def revocation_code(rl: RevocationList, current: RevocationList | None) -> str:
+    try:
+        verify_revocation_push(sign_revocation_list(rl, ISSUER, kid=KID), issuer_keys=ISSUERS, lock_id=LOCK_ID,
+                               current=current)
+    except GattError as exc:
+        return exc.code
+    return "ok"
 
 
 def test_revocation_push_verifies_and_refuses_old_and_forged() -> None:
     signed = sign_revocation_list(revocation_list(2), ISSUER, kid=KID)
-    got = verify_revocation_push(signed, issuer_keys=ISSUERS, current=revocation_list(1))
+    got = verify_revocation_push(signed, issuer_keys=ISSUERS, lock_id=LOCK_ID, current=revocation_list(1))
     assert got.version == 2
     with pytest.raises(GattError) as err:
-        verify_revocation_push(signed, issuer_keys=ISSUERS, current=revocation_list(3))
+        verify_revocation_push(signed, issuer_keys=ISSUERS, lock_id=LOCK_ID, current=revocation_list(3))
     assert code(err) == "stale"
     with pytest.raises(GattError) as err:
         verify_revocation_push(sign_revocation_list(revocation_list(4), ROGUE, kid=crypto.key_id(ROGUE)),
-                               issuer_keys=ISSUERS, current=None)
+                               issuer_keys=ISSUERS, lock_id=LOCK_ID, current=None)
     assert code(err) == "unknown_kid"
+
+
+def test_a_revocation_list_is_adopted_only_by_its_locks_and_versions_count_per_space() -> None:
+    held = revocation_list(5)
+    # Another space's list, whatever its version, is not for this lock: refused before versions are compared.
+    assert revocation_code(revocation_list(6, space_id=OTHER_SPACE, lock_ids=(OTHER_LOCK,)), held) == "wrong_lock"
+    assert revocation_code(revocation_list(1, space_id=OTHER_SPACE, lock_ids=(OTHER_LOCK,)), None) == "wrong_lock"
+    assert revocation_code(revocation_list(6, lock_ids=(OTHER_LOCK,)), held) == "wrong_lock"
+    assert revocation_code(revocation_list(6, lock_ids=(OTHER_LOCK, LOCK_ID)), held) == "ok"
+    assert revocation_code(revocation_list(5), held) == "stale"
+    # The lock moved to another space: that space's list counts its own versions, and must be issued later.
+    assert revocation_code(revocation_list(1, space_id=OTHER_SPACE, issued_at=NOW + 1), held) == "ok"
+    assert revocation_code(revocation_list(9, space_id=OTHER_SPACE, issued_at=NOW), held) == "stale"
 
 
 def test_decide_push_answers_results_and_defers_during_a_session() -> None:
@@ -168,7 +196,7 @@ def test_random_bytes_into_push_verifiers_only_raise_gatt_error(data: bytes) -> 
     with contextlib.suppress(GattError):
         verify_gas_attestation(data, gateway_key=GATEWAY.public_key())
     with contextlib.suppress(GattError):
-        verify_revocation_push(data, issuer_keys=ISSUERS, current=None)
+        verify_revocation_push(data, issuer_keys=ISSUERS, lock_id=LOCK_ID, current=None)
 
 
 SIGNED_PUSHES = [
@@ -195,7 +223,8 @@ def test_mutated_pushes_are_refused_with_gatt_error_only(signed: bytes, data: st
 def test_the_longest_revocation_list_the_issuer_signs_fits_one_message() -> None:
     def signed(n: int) -> bytes | None:
         rl = RevocationList(version=2**32 - 1, issued_at=2**32 - 1, min_iat=2**32 - 1,
-                            revoked=frozenset(i.to_bytes(16, "big") for i in range(n)))
+                            revoked=frozenset(i.to_bytes(16, "big") for i in range(n)), space_id=SPACE,
+                            lock_ids=frozenset(i.to_bytes(8, "big") for i in range(MAX_LIST_LOCKS)))
         try:
             return sign_revocation_list(rl, ISSUER, kid=KID)
         except ProtocolError:
@@ -208,4 +237,4 @@ def test_the_longest_revocation_list_the_issuer_signs_fits_one_message() -> None
     longest = signed(n)
     assert longest is not None
     push = m.RevocationPush.decode(m.RevocationPush(longest).encode())
-    assert len(verify_revocation_push(push.signed, issuer_keys=ISSUERS, current=None).revoked) == n
+    assert len(verify_revocation_push(push.signed, issuer_keys=ISSUERS, lock_id=bytes(8), current=None).revoked) == n

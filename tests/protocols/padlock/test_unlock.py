@@ -1,14 +1,13 @@
-"""The reference unlock decision: every result code, its order, and the backoff schedule."""
+"""The reference unlock decision: every result code, its order, and no backoff a stranger could trigger."""
 
 from __future__ import annotations
 
 from protocols.padlock import messages as m
 from protocols.padlock.challenges import PendingChallenge
 from protocols.padlock.events import EventPermit
-from protocols.padlock.gatt import BACKOFF_MAX_S
 from protocols.padlock.pushes import LockTrust
-from protocols.padlock.results import FAILED_ATTEMPT_RESULTS, RESULT_CODES
-from protocols.padlock.unlock import backoff_seconds, decide_unlock
+from protocols.padlock.results import RESULT_CODES, UNPROVEN_RESULTS
+from protocols.padlock.unlock import decide_unlock
 from protocols.revocation import RevocationList, verify_revocation_list
 from protocols.vectorgen import padlock as v
 
@@ -42,11 +41,11 @@ def test_every_unlock_case_gives_its_result_code() -> None:
         result = decide(request, trust=TRUST if case["provisioned"] else None,
                         challenge=PendingChallenge(chal, case["challenge_used"]) if chal else None,
                         attestation=bytes.fromhex(case["attestation"]) if case["attestation"] else None,
-                        revocations=_revocations(case["revocation_list"]), backoff_until=case["backoff_until"])
+                        revocations=_revocations(case["revocation_list"]))
         assert result == case["expect"], case["name"]
         seen.add(result)
     decision_codes = set(RESULT_CODES) - {"busy", "bad_request", "unsupported", "stale", "not_in_provisioning_mode",
-                                          "deferred"}
+                                          "deferred", "backoff"}
     assert seen == decision_codes
 
 
@@ -66,7 +65,8 @@ def test_attestation_measured_in_the_future_beyond_the_skew_is_stale() -> None:
     assert decide(attestation=v.attestation(measured_at=v.NOW + 3600)) == "attestation_stale"
 
 
-def test_backoff_schedule() -> None:
-    assert [backoff_seconds(n) for n in range(8)] == [0, 0, 0, 5, 10, 20, 40, 80]
-    assert backoff_seconds(1000) == BACKOFF_MAX_S
-    assert "bad_pop" in FAILED_ATTEMPT_RESULTS and "gas_test_required" not in FAILED_ATTEMPT_RESULTS
+def test_junk_is_every_refusal_that_proves_nothing_but_never_a_gas_or_state_refusal() -> None:
+    assert {"challenge_unknown_or_used", "bad_request", "bad_signature", "bad_pop"} <= UNPROVEN_RESULTS
+    assert not {"ok", "gas_test_required", "gas_out_of_range", "attestation_stale", "not_provisioned",
+                "busy"} & UNPROVEN_RESULTS
+    assert "backoff" not in {case["expect"] for case in v.unlock_cases()}  # retired: no lock answers it

@@ -108,7 +108,7 @@ def test_unlock_case_vectors() -> None:
             trust=lock_trust if case["provisioned"] else None,
             challenge=PendingChallenge(chal, case["challenge_used"]) if chal else None,
             revocations=verify_revocation_list(h(rl), lock_trust.issuer_keys) if rl else None,
-            attestation=h(case["attestation"]) if case["attestation"] else None, backoff_until=case["backoff_until"])
+            attestation=h(case["attestation"]) if case["attestation"] else None)
         assert decision.result == case["expect"], case["name"]
 
 

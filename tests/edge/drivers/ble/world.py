@@ -83,10 +83,12 @@ def attestation(key: Ed25519PrivateKey, *, measured_at: int | None = None, kid_o
 
 def revocation_list(key: Ed25519PrivateKey, *, kid_of: Ed25519PrivateKey, version: int = 1,
                     revoked_count: int = 3) -> bytes:
-    """A signed revocation list; ``revoked_count`` ids make it as large as needed (60 ids ≈ 1.3 KB)."""
+    """A signed revocation list for the test lock's space; ``revoked_count`` ids make it as large as needed (60 ids
+    ≈ 1.3 KB)."""
     now = int(time.time())
     revoked = {index.to_bytes(16, "big"): now - 60 for index in range(1, revoked_count + 1)}
-    return sign_revocation_list(make_revocation_list(version, now, revoked), key, kid=crypto.key_id(kid_of))
+    rl = make_revocation_list(version, now, revoked, space_id=SPACE_ID, lock_ids=[LOCK_ID])
+    return sign_revocation_list(rl, key, kid=crypto.key_id(kid_of))
 
 
 @contextlib.asynccontextmanager
