@@ -37,7 +37,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return 2
     findings = check_files(config)
     for finding in findings:
-        what = "configuration error" if finding.error else "warning"
+        what = "配置错误 / configuration error" if finding.error else "警告 / warning"
         print(f"{what}: {args.config}: {finding}", file=sys.stderr)
     if any(f.error for f in findings):
         return 2
