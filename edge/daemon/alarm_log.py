@@ -29,8 +29,9 @@ _NAMES = {
 
 
 def log_alarm_event(event: AlarmEvent, *, session_id: str | None = None) -> None:
-    """One log line for one alarm step: a warning when an alarm starts or comes back (an error at level 2),
-    info for the steps that end or quiet it."""
+    """One log line for one alarm step: a warning when an alarm starts or comes back, info for the steps that
+    end or quiet it. (Not an error: ``error`` is kept for the gateway's own failures; ``level`` says how urgent
+    the alarm is.)"""
     key = event.key
     level = 1 if key.kind in LEVEL1_KINDS else 2
     fields = {"alarm_id": event.alarm_id, "kind": key.kind.value, "level": level, "space": key.space,
@@ -45,7 +46,7 @@ def log_alarm_event(event: AlarmEvent, *, session_id: str | None = None) -> None
         fields["closed"] = True
     name = _NAMES[event.type]
     if event.type in (AlarmEventType.RAISED, AlarmEventType.REACTIVATED):
-        (log.error if level == 2 else log.warning)(name, **fields)
+        log.warning(name, **fields)
     else:
         log.info(name, **fields)
 

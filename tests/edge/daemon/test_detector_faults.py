@@ -184,7 +184,7 @@ async def test_a_detector_fault_is_shown_refuses_attestation_and_alarms_a_sessio
         assert len(raised) == 1 and raised[0][1]["session_id"] == runner.session_id
         assert raised[0][1]["detector_id"] == "det-1"
         line = next(e for e in logs if e["event"] == "alarm raised" and e["alarm_id"] == alarm.id)
-        assert line["kind"] == fault.alarm.value and line["level"] == 2 and line["log_level"] == "error"
+        assert line["kind"] == fault.alarm.value and line["level"] == 2 and line["log_level"] == "warning"
         assert line["subject"] == "det-1" and line["session_id"] == runner.session_id
         polls = daemon.detectors["det-1"].poller.cycles
         await eventually(lambda: daemon.detectors["det-1"].poller.cycles >= polls + 3, what="three more polls")
