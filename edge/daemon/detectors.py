@@ -236,7 +236,9 @@ class DetectorLink:
         if detail == "heartbeat frozen":
             why = f"heartbeat {self._heartbeat} unchanged for {result.at - self._heartbeat_changed:.0f} s " \
                   f"(> {self.config.heartbeat_timeout_s:g} s)"
-        log.error("detector fault", detector=self.id, space=self.space, condition=detail, reason=why)
+        # A warm-up is expected after power-on (it still cannot vouch for entry); the rest are failures.
+        (log.warning if detail == "warm-up" else log.error)("detector fault", detector=self.id, space=self.space,
+                                                             condition=detail, reason=why)
         return [records.event("detector_fault", space=self.space, detector=self.id, condition=detail,
                               reason=records.text(why))]
 
