@@ -383,7 +383,7 @@ class GasMonitor:
         if slope is None:
             return False
         band, deadband = t.limit.level1, t.limit.deadband
-        toward_high = band.low is None or (band.high is not None and band.high - t.value <= t.value - band.low)
+        toward_high = _toward_high(band, t.value)
         rate = slope if toward_high else -slope
         if rate <= 0 or rate * span < deadband:
             return False  # the fitted line moves less than the deadband over the window: within the noise
@@ -396,8 +396,7 @@ class GasMonitor:
         lim, value = t.limit, t.value
         slope = t.trend.slope() or 0.0
         band = lim.level1
-        toward_high = band.low is None or (band.high is not None and value is not None
-                                          and band.high - value <= value - band.low)
+        toward_high = value is not None and _toward_high(band, value)
         bound = band.high if toward_high else band.low
         verb = "rising" if toward_high else "falling"
         rate = abs(slope) * 60.0
@@ -405,6 +404,11 @@ class GasMonitor:
         when = f", there in about {left:.0f} s" if left is not None and left > 0 else ""
         return (f"{t.name} {value:.3g} {lim.unit} {verb} {rate:.2g} {lim.unit}/min toward its level-1 limit "
                 f"{bound:g} {lim.unit}{when}")
+
+
+def _toward_high(band: Band, value: float) -> bool:
+    """Whether ``value``'s nearer bound of ``band`` is the upper one (always, for a band with no lower bound)."""
+    return band.low is None or (band.high is not None and band.high - value <= value - band.low)
 
 
 def exposure_text(lim: GasLimit, which: str, average: float | None) -> str:
@@ -425,8 +429,7 @@ def level_text(lim: GasLimit, level: Level, value: float | None, *, over_range: 
         return f"{name}: level {number} held from before the restart until a reading shows otherwise"
     over = " (over range)" if over_range else ""
     if band.contains(value):
-        near = band.high if band.high is not None and (band.low is None or band.high - value <= value - band.low) \
-            else band.low
+        near = band.high if _toward_high(band, value) else band.low
         return (f"{name} {value:.3g} {unit}{over} back inside its level-{number} limit {near:g} {unit} "
                 f"but not yet by the {lim.deadband:g} deadband ({lim.source})")
     if band.high is not None and value >= band.high:
