@@ -49,7 +49,9 @@ def _state_dir(path: Path) -> Finding | None:
         return None
     parent = next((p for p in path.parents if p.exists()), None)
     if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        return Finding("gateway.state_dir", f"{path}: does not exist and cannot be made (in {parent})")
+        # Under systemd, StateDirectory= makes it when the service starts: a warning, not an error.
+        return Finding("gateway.state_dir", f"{path}: does not exist and this user cannot make it in {parent} "
+                                            "(fine if systemd's StateDirectory= makes it)", error=False)
     return None
 
 
