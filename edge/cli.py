@@ -30,8 +30,16 @@ def _load(path: str):  # type: ignore[no-untyped-def]
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from edge.preflight import check_files
+
     config = _load(args.config)
     if config is None:
+        return 2
+    findings = check_files(config)
+    for finding in findings:
+        what = "配置错误 / configuration error" if finding.error else "警告 / warning"
+        print(f"{what}: {args.config}: {finding}", file=sys.stderr)
+    if any(f.error for f in findings):
         return 2
     print(f"{args.config}: ok — gateway {config.gateway.id}, {len(config.spaces)} space(s), "
           f"{len(config.detectors)} detector(s), {len(config.output_modules)} output module(s), "
@@ -73,8 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "permits and timers, raise alarms and keep every record until the cloud has it.")
     run_cmd.add_argument("--config", required=True, help="edge.toml (see config/edge.example.toml)")
     run_cmd.set_defaults(handler=cmd_run)
-    check = sub.add_parser("check-config", help="validate a configuration file and exit",
-                           description="Validate edge.toml; an error names the file and the key.")
+    check = sub.add_parser("check-config", help="validate a configuration file and the files it names, and exit",
+                           description="Validate edge.toml and open every file the daemon will open (the "
+                           "gateway key, the state directory, TLS files, the device token); an error names the "
+                           "file and the key.")
     check.add_argument("--config", required=True)
     check.set_defaults(handler=cmd_check_config)
     return run(parser, argv)

@@ -128,10 +128,10 @@ class AlarmSet:
                 self._next_id += 1
                 self._alarms[key] = alarm
                 return [AlarmEvent(AlarmEventType.RAISED, alarm.id, key, now.wall, GATEWAY, reason)]
+            if alarm.active:
+                return []  # the alarm keeps the text it was raised with: the value that raised it, not the latest
             self._alarms[key] = replace(alarm, reason=reason, active=True)
-            if not alarm.active:
-                return [AlarmEvent(AlarmEventType.REACTIVATED, alarm.id, key, now.wall, GATEWAY, reason)]
-            return []
+            return [AlarmEvent(AlarmEventType.REACTIVATED, alarm.id, key, now.wall, GATEWAY, reason)]
         if alarm is None or not alarm.active:
             return []
         return [self._clear(alarm, reason, now)]
@@ -169,7 +169,11 @@ class AlarmSet:
             del self._alarms[alarm.key]
         else:
             self._alarms[alarm.key] = replace(alarm, acknowledged_by=by, acknowledged_at=now.wall, muted_until=None)
-        return [AlarmEvent(AlarmEventType.ACKNOWLEDGED, alarm.id, alarm.key, now.wall, by, alarm.reason, closed)]
+        # Said as what it is — the text the alarm was raised with — so an acknowledgement after the gas is back
+        # does not read as a reading of now.
+        state = "condition cleared" if closed else "condition still present"
+        reason = f"{state}; raised for: {alarm.reason}"
+        return [AlarmEvent(AlarmEventType.ACKNOWLEDGED, alarm.id, alarm.key, now.wall, by, reason, closed)]
 
     def mute(self, alarm_id: int, by: str, now: Now, seconds: float) -> list[AlarmEvent]:
         """Silence alarm ``alarm_id``'s siren for ``seconds`` (at most :data:`MAX_MUTE_S`); it expires by itself."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from edge.core.alarms import Alarm, AlarmKey, AlarmKind
-from edge.core.gas import GasState, Level, ReadingStatus
+from edge.core.gas import GasState, Level, ReadingStatus, exposure_text, level_text
 from edge.core.limits import Gas
 
 GAS_ALARM_KINDS = frozenset(
@@ -36,22 +36,25 @@ def gas_alarm_conditions(state: GasState, in_session: bool) -> dict[AlarmKey, st
         out[key] = f"{out[key]}; {text}" if key in out and text not in out[key] else text
 
     for gas, report in state.gases.items():
+        lim, value = report.limit, report.value
+        # Each alarm's own text: its level, its limit and the value (a level-1 alarm never speaks of level 2).
         if report.gas_level in (Level.LEVEL1, Level.LEVEL2):
-            add(AlarmKind.GAS_LEVEL1, gas.value, report.reasons)
+            add(AlarmKind.GAS_LEVEL1, gas.value, (level_text(lim, Level.LEVEL1, value, over_range=report.over_range),))
         if report.gas_level == Level.LEVEL2:
-            add(AlarmKind.GAS_LEVEL2, gas.value, report.reasons)
+            add(AlarmKind.GAS_LEVEL2, gas.value, (level_text(lim, Level.LEVEL2, value, over_range=report.over_range),))
         if report.stel_exceeded:
-            add(AlarmKind.STEL, gas.value, report.reasons)
+            add(AlarmKind.STEL, gas.value, (exposure_text(lim, "stel", report.stel),))
         if report.twa_exceeded:
-            add(AlarmKind.TWA, gas.value, report.reasons)
+            add(AlarmKind.TWA, gas.value, (exposure_text(lim, "twa", report.twa),))
         if not in_session:
             continue
         subject = report.detector or gas.value  # one lost detector is one alarm, not one per gas
+        why = (report.condition,) if report.condition else report.reasons
         if report.level == Level.STALE:
-            add(AlarmKind.STALE_DATA, subject, report.reasons)
+            add(AlarmKind.STALE_DATA, subject, why)
         elif report.level == Level.FAULT:
             kind = AlarmKind.COMM_LOSS if report.fault == ReadingStatus.COMM_LOSS else AlarmKind.DETECTOR_FAULT
-            add(kind, subject, report.reasons)
+            add(kind, subject, why)
     return out
 
 

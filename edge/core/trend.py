@@ -80,6 +80,11 @@ class TrendWindow:
             return trend_slope(samples)
         return (self._stv - self._st * self._sv / n) / var
 
+    def span(self) -> float:
+        """The time from the oldest to the newest sample (0 with fewer than two)."""
+        samples = self._samples
+        return samples[-1][0] - samples[0][0] if len(samples) > 1 else 0.0
+
     def samples(self) -> tuple[tuple[float, float], ...]:
         return tuple(self._samples)
 

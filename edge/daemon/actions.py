@@ -30,6 +30,7 @@ from edge.core.session_io import (
     StartFan,
 )
 from edge.daemon import records
+from edge.daemon.alarm_log import log_alarm_events
 from edge.daemon.journal import Journal, Staged
 from edge.daemon.outputs import OutputModuleLink
 from edge.daemon.padlocks import PushPort, push_kind, sign_attestation
@@ -97,6 +98,7 @@ class ActionExecutor:
         self.save_state()
         for action in actions:
             await self._effect(runner, action)
+        log_alarm_events(actions, session_id=runner.session_id)  # the operator's log, after the outputs
         if first is not None:
             await self.journal.chain(first)
         await self.journal.chain(staged)

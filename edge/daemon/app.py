@@ -31,6 +31,7 @@ from edge.core.gas_alarms import held_gas_levels
 from edge.core.session_io import EntrantIn, EntrantOut, EntryConfirmed, RecordAlarm, SessionInput, Tick
 from edge.daemon import records
 from edge.daemon.actions import ActionExecutor, Announce
+from edge.daemon.alarm_log import log_ack_held
 from edge.daemon.commands import CloudCommands
 from edge.daemon.detectors import DetectorLink
 from edge.daemon.journal import Journal
@@ -93,7 +94,6 @@ class Daemon:
         self._critical: list[asyncio.Task[Any]] = []
         self._started = False
         self._warned: dict[str, frozenset[str]] = {}
-        self._fault_reported: dict[str, bool] = {}
         self.outbox: Outbox | None = None
         self.ledger: Ledger | None = None
         self.journal: Journal | None = None
@@ -358,19 +358,14 @@ class Daemon:
     async def _on_poll(self, link: DetectorLink, result: PollResult[DetectorSnapshot]) -> None:
         assert self.journal is not None and self.executor is not None
         self._polls_total.inc(detector=link.id, outcome="ok" if result.value is not None else "failed")
-        self.health.report(f"detector:{link.id}", not result.comm_fault,
-                           "comm-fault" if result.comm_fault else ("ok" if result.value else "poll failed"))
+        self.health.report(f"detector:{link.id}", *link.condition(result))
         runner = self.spaces[link.space]
         async with self._lock:
             now = self.now()
             own: list[records.Record] = []
             if result.value is not None:
                 own.append(records.telemetry(link.space, link.id, result.value))
-            if result.comm_fault != self._fault_reported.get(link.id, False):
-                self._fault_reported[link.id] = result.comm_fault
-                kind = "detector_comm_fault" if result.comm_fault else "detector_recovered"
-                own.append(records.event(kind, space=link.space, detector=link.id,
-                                         error=records.text(str(result.error or ""))))
+            own += link.condition_events(result)  # comm-fault, heartbeat frozen, fault, recovered: once each
             own += self._setpoint_warnings(link, runner)
             runner.observe(link.readings(result, now.mono))
             first = self.journal.stage(own, now.wall * 1000)
@@ -474,6 +469,7 @@ class Daemon:
                 raise
         self.held_acks[alarm_id] = by
         self._save_state()
+        log_ack_held(alarm_id, alarm.key.space, by)
         assert self.journal is not None
         await self.journal.write([records.event("alarm_ack_held", space=alarm.key.space, alarm_id=alarm_id,
                                                 by=records.text(by))], self.now().wall * 1000)

@@ -5,6 +5,12 @@ at start and then every ``settings_every_s``. Polls become core :class:`~edge.co
 fault, warm-up, a sensor not fitted or below range, a frozen heartbeat or a lost link each become a reading
 that is not "ok" — never a plausible number. Health (calibration and bump-test due, fault) decides whether the
 detector can vouch for entry.
+
+A frozen heartbeat is a fault everywhere at once: the poll's snapshot itself is marked (device fault, every
+reading fault with no value), so the telemetry record, the readings, the health and the attestation all say
+so from the same poll. Every change of the detector's condition (ok, comm-fault, heartbeat frozen, fault,
+warm-up) is one log line and one event record (:meth:`DetectorLink.condition_events`), and ``/healthz`` shows
+the condition (:meth:`DetectorLink.condition`).
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ from __future__ import annotations
 import calendar
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
+
+import structlog
 
 from edge.config import DetectorConfig
 from edge.core.attestation import DetectorHealth
@@ -28,12 +37,24 @@ from edge.core.limits import (
     Unit,
     check_detector_setpoints,
 )
+from edge.daemon import records
 from edge.drivers.modbus import ModbusBus
 from edge.drivers.modbus.poller import Blocks, DevicePoller, PollPolicy, PollResult
 from edge.errors import ModbusError
 from protocols.errors import ProfileError
-from protocols.gasprofile import DetectorProfile, DetectorSnapshot, GasSettings, SetPoint, decode_detector, read_plan
+from protocols.gasprofile import (
+    DetectorProfile,
+    DetectorSnapshot,
+    DeviceStatus,
+    GasReading,
+    GasSettings,
+    SetPoint,
+    decode_detector,
+    read_plan,
+)
 from protocols.gasprofile import ReadingStatus as WireStatus
+
+log = structlog.get_logger(__name__)
 
 OnPoll = Callable[["DetectorLink", PollResult[DetectorSnapshot]], Awaitable[None]]
 
@@ -54,6 +75,46 @@ _UNIT_BY_NAME = {u.value: u for u in Unit}
 def day_to_wall(day: date | None) -> int | None:
     """A due date as wall seconds (the start of that day, UTC)."""
     return None if day is None else calendar.timegm(day.timetuple())
+
+
+def shown_snapshot(profile: DetectorProfile, snapshot: DetectorSnapshot, *, heartbeat_frozen: bool
+                   ) -> DetectorSnapshot:
+    """The snapshot as the gateway shows and uses it.
+
+    A reading below the bottom of its range but within the profile's zero band is zero drift, reported "ok" by
+    the detector: it shows as the range's bottom (0), never as a negative concentration. A frozen heartbeat
+    makes the whole snapshot a fault — the values the registers still hold are not measurements any more.
+    """
+    if heartbeat_frozen:
+        faulted = tuple(replace(r, value=None, status=WireStatus.FAULT, alarm1=False, alarm2=False)
+                        for r in snapshot.readings)
+        status = DeviceStatus(fault=True, warmup=snapshot.status.warmup,
+                              calibration_due=snapshot.status.calibration_due)
+        return replace(snapshot, status=status, readings=faulted)
+    gases = profile.gases
+    out: list[GasReading] | None = None
+    for i, r in enumerate(snapshot.readings):
+        channel = gases.get(r.gas)
+        if r.status == WireStatus.OK and r.value is not None and channel is not None and r.value < channel.range[0]:
+            if out is None:
+                out = list(snapshot.readings)
+            out[i] = replace(r, value=float(channel.range[0]))
+    return snapshot if out is None else replace(snapshot, readings=tuple(out))
+
+
+def snapshot_readings(snapshot: DetectorSnapshot, profile: DetectorProfile, detector: str, at: float
+                      ) -> list[Reading]:
+    """A (shown) snapshot as core readings at monotonic ``at``; channels the core has no limits for are left out."""
+    out = []
+    for r in snapshot.readings:
+        gas, unit = _GAS_BY_NAME.get(r.gas), _UNIT_BY_NAME.get(r.unit)
+        if gas is None or unit is None:
+            continue  # a channel the core has no limits for (a vendor's extra gas)
+        value = r.value
+        if value is None:
+            value = profile.gases[r.gas].range[1] if r.status == WireStatus.OVER_RANGE else 0.0
+        out.append(Reading(gas, float(value), unit, at, _STATUS[r.status], detector))
+    return out
 
 
 def setpoint_bands(a1: SetPoint | None, a2: SetPoint | None) -> tuple[Band, Band] | None:
@@ -93,6 +154,7 @@ class DetectorLink:
         self._heartbeat: int | None = None
         self._heartbeat_changed = time.monotonic()
         self._due_cache: tuple[tuple[GasSettings, ...] | None, tuple[int | None, int | None]] | None = None
+        self._condition = "ok"  # as last recorded: see condition_events
 
     def start(self) -> None:
         self.poller.start()
@@ -110,7 +172,6 @@ class DetectorLink:
         snapshot = result.value
         self.comm_fault = result.comm_fault
         if snapshot is not None:
-            self.snapshot = snapshot
             if snapshot.settings is not None:
                 self.settings = snapshot.settings
                 self._settings_due = result.at + self.config.settings_every_s
@@ -119,6 +180,10 @@ class DetectorLink:
                 self.poller.plan = self.full_plan
             if snapshot.heartbeat != self._heartbeat:
                 self._heartbeat, self._heartbeat_changed = snapshot.heartbeat, result.at
+            shown = shown_snapshot(self.profile, snapshot, heartbeat_frozen=self.heartbeat_frozen(result.at))
+            if shown is not snapshot:
+                result = replace(result, value=shown)
+            self.snapshot = shown
         await self._on_poll(self, result)
 
     def heartbeat_frozen(self, mono: float) -> bool:
@@ -132,25 +197,57 @@ class DetectorLink:
             if not result.comm_fault:
                 return []  # one missed poll is not yet a fault; staleness covers a long gap
             return [Reading(g, 0.0, Unit.PPM, at, ReadingStatus.COMM_LOSS, self.id) for g in self.gases]
-        frozen = self.heartbeat_frozen(at)
-        out = []
-        for r in snapshot.readings:
-            gas, unit = _GAS_BY_NAME.get(r.gas), _UNIT_BY_NAME.get(r.unit)
-            if gas is None or unit is None:
-                continue  # a channel the core has no limits for (a vendor's extra gas)
-            status = ReadingStatus.FAULT if frozen else _STATUS[r.status]
-            value = r.value
-            if value is None:
-                value = self.profile.gases[r.gas].range[1] if r.status == WireStatus.OVER_RANGE else 0.0
-            out.append(Reading(gas, float(value), unit, at, status, self.id))
-        return out
+        return snapshot_readings(snapshot, self.profile, self.id, at)
+
+    def condition(self, result: PollResult[DetectorSnapshot]) -> tuple[bool, str]:
+        """The detector's condition after ``result``, as ``/healthz`` shows it: (ok, detail)."""
+        if result.comm_fault:
+            return False, "comm-fault"
+        snapshot = result.value
+        if snapshot is None:
+            return True, "poll failed"  # one missed poll is not yet a fault
+        if self._heartbeat is not None and self.heartbeat_frozen(result.at):
+            return False, "heartbeat frozen"
+        if snapshot.status.fault:
+            return False, "fault"
+        if snapshot.status.warmup:
+            return False, "warm-up"
+        failed = sorted(r.gas for r in snapshot.readings if r.status in (WireStatus.FAULT, WireStatus.NOT_FITTED,
+                                                                          WireStatus.UNDER_RANGE))
+        return (False, f"sensor fault: {', '.join(failed)}") if failed else (True, "ok")
+
+    def condition_events(self, result: PollResult[DetectorSnapshot]) -> list[records.Record]:
+        """One event record and one log line when the detector's condition changed with ``result``: a
+        ``detector_comm_fault``, a ``detector_fault`` (heartbeat frozen, fault, sensor fault, warm-up) or a
+        ``detector_recovered``; nothing while it stays the same (a failed poll short of comm-fault changes
+        nothing)."""
+        ok, detail = self.condition(result)
+        if detail == "poll failed" or detail == self._condition:
+            return []
+        was, self._condition = self._condition, detail
+        if ok:
+            log.info("detector recovered", detector=self.id, space=self.space, was=was)
+            return [records.event("detector_recovered", space=self.space, detector=self.id, was=was)]
+        if detail == "comm-fault":
+            error = records.text(str(result.error or ""))
+            log.error("detector fault", detector=self.id, space=self.space, condition=detail, error=error)
+            return [records.event("detector_comm_fault", space=self.space, detector=self.id, error=error)]
+        why = detail
+        if detail == "heartbeat frozen":
+            why = f"heartbeat {self._heartbeat} unchanged for {result.at - self._heartbeat_changed:.0f} s " \
+                  f"(> {self.config.heartbeat_timeout_s:g} s)"
+        # A warm-up is expected after power-on (it still cannot vouch for entry); the rest are failures.
+        (log.warning if detail == "warm-up" else log.error)("detector fault", detector=self.id, space=self.space,
+                                                             condition=detail, reason=why)
+        return [records.event("detector_fault", space=self.space, detector=self.id, condition=detail,
+                              reason=records.text(why))]
 
     def health(self, now: Now) -> DetectorHealth:
         """Whether the detector can vouch for entry now: maintenance dates from its registers, fault status."""
         snapshot = self.snapshot
         cal, bump = self._due_dates(self.settings)
         fault = (self.comm_fault or snapshot is None or snapshot.status.fault or snapshot.status.warmup
-                 or self.heartbeat_frozen(now.mono))
+                 or self.heartbeat_frozen(now.mono))  # between polls too: a detector that stopped answering
         return DetectorHealth(self.id, frozenset(self.gases), cal, bump, fault)
 
     def _due_dates(self, settings: tuple[GasSettings, ...] | None) -> tuple[int | None, int | None]:

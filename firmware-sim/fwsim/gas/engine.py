@@ -180,7 +180,10 @@ class ScenarioEngine:
             gas_states = {s.status for s in states if s.gas == name}
             value = self.sensor_value(unit, name) + noise_at(self.seed, unit, name, tick, self._state[unit].noise[name])
             readings.append(self._reading(name, gas, value, gas_states, device, due[name], settings))
-        return DetectorSnapshot(profile=self.profile.id, status=device, heartbeat=int(self.now) & 0xFFFF,
+        # A hung detector's heartbeat stays where it was when it hung; its registers keep answering.
+        hung = min((s.start_s for s in states if s.gas is None and s.status == "hung"), default=None)
+        heartbeat = int(self.now if hung is None else hung) & 0xFFFF
+        return DetectorSnapshot(profile=self.profile.id, status=device, heartbeat=heartbeat,
                                 readings=tuple(readings), settings=tuple(settings), identity=sim_identity(unit))
 
     def _reading(self, name: str, gas: GasChannel, value: float, states: set[str], device: DeviceStatus,

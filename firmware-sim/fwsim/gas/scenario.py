@@ -2,10 +2,10 @@
 
 A scenario is a TOML file (the packaged ones are in ``fwsim/scenarios/``): time series per gas and unit id
 (linear interpolation or steps), sensor and device states over intervals (fault, not fitted, warm-up,
-calibrating), transport faults over intervals (no reply, garbled CRC, slow replies), maintenance dates,
-the detectors' own set-points, and ``[[checks]]``: what a client must read at given scenario times. The checks
-make a scenario file its own test: the suite plays every packaged scenario over a real serial line and
-compares. Every error is a :class:`safegrid.config.ConfigError` naming the key.
+calibrating; a hung detector whose heartbeat stops), transport faults over intervals (no reply, garbled CRC,
+slow replies), maintenance dates, the detectors' own set-points, and ``[[checks]]``: what a client must read
+at given scenario times. The checks make a scenario file its own test: the suite plays every packaged scenario
+over a real serial line and compares. Every error is a :class:`safegrid.config.ConfigError` naming the key.
 """
 
 from __future__ import annotations
@@ -50,17 +50,23 @@ class Series(StrictModel):
 
 
 class StateInterval(StrictModel):
-    """A sensor (``gas``) or the whole detector (no ``gas``) in a state from ``start_s`` until ``end_s``."""
+    """A sensor (``gas``) or the whole detector (no ``gas``) in a state from ``start_s`` until ``end_s``.
 
-    status: Literal["fault", "not_fitted", "warmup", "calibrating"]
+    ``hung`` (device-wide) is a detector whose processor stopped while its Modbus interface still answers: the
+    heartbeat register stops moving and nothing else says so.
+    """
+
+    status: Literal["fault", "not_fitted", "warmup", "calibrating", "hung"]
     gas: Name | None = None
     start_s: Seconds = 0.0
     end_s: Seconds | None = None  # None: until the end of time
 
     @model_validator(mode="after")
     def _check(self) -> StateInterval:
-        if self.gas is None and self.status not in ("fault", "warmup"):
-            raise ValueError(f"a device-wide state is fault or warmup, not {self.status} (name a gas)")
+        if self.gas is None and self.status not in ("fault", "warmup", "hung"):
+            raise ValueError(f"a device-wide state is fault, warmup or hung, not {self.status} (name a gas)")
+        if self.gas is not None and self.status == "hung":
+            raise ValueError("hung is a state of the whole detector (leave out gas)")
         if self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
         return self

@@ -229,3 +229,17 @@ class AlarmMachine(RuleBasedStateMachine):
 
 TestAlarmMachine = AlarmMachine.TestCase
 TestAlarmMachine.settings = settings(max_examples=200, stateful_step_count=40, deadline=None)
+
+
+def test_an_alarm_keeps_the_text_it_was_raised_with_and_its_acknowledgement_says_so() -> None:
+    """The acknowledgement entry repeated the last reading before the clear as if it were current."""
+    alarms = AlarmSet()
+    (raised,) = alarms.set_condition(L2, True, "H2S 35 mg/m3 at or above its level-2 limit 20 mg/m3", T0)
+    alarms.set_condition(L2, True, "H2S 19.5 mg/m3 back inside its level-2 limit", T0.later(1))
+    assert alarms.find(L2).reason.startswith("H2S 35 mg/m3")  # the value that raised it
+    alarms.set_condition(L2, False, "condition no longer present", T0.later(2))
+    (ack,) = alarms.acknowledge(raised.alarm_id, "li", T0.later(3))
+    assert ack.reason == "condition cleared; raised for: H2S 35 mg/m3 at or above its level-2 limit 20 mg/m3"
+    (again,) = alarms.set_condition(L1, True, "H2S 12 mg/m3", T0.later(4))
+    (ack1,) = alarms.acknowledge(again.alarm_id, "li", T0.later(5))
+    assert ack1.reason.startswith("condition still present; raised for: H2S 12")

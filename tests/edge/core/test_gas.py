@@ -98,7 +98,7 @@ def test_ppm_reading_converted_at_measured_temperature() -> None:
     m.observe(Reading(Gas.H2S, 7.5, Unit.PPM, 1.0))  # 10.6 mg/m³ at 20 °C: over the MAC
     report = m.evaluate(1.0).gases[Gas.H2S]
     assert report.level == Level.LEVEL1 and report.value == pytest.approx(10.62, abs=0.01)
-    assert "GBZ 2.1-2019" in report.reasons[0] and "level1" in report.reasons[0]
+    assert "GBZ 2.1-2019" in report.reasons[0] and "level-1 limit 10 mg/m3" in report.reasons[0]
     m2 = monitor([Gas.H2S], conditions=Conditions(20.0))
     m2.observe(Reading(Gas.H2S, 7.2, Unit.PPM, 1.0, temperature_c=40.0))  # 9.5 mg/m³ in warm air
     assert m2.evaluate(1.0).gases[Gas.H2S].level == Level.NORMAL

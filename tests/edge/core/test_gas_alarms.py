@@ -68,3 +68,34 @@ def test_reconcile_with_the_alarm_set() -> None:
     read(m, 2, h2s=0)
     events = alarms.reconcile(gas_alarm_conditions(m.evaluate(2), True), owns_gas_alarms("s1"), now)
     assert [e.type.value for e in events] == ["cleared"] and alarms.find(events[0].key) is not None  # still latched
+
+
+def test_each_level_alarm_names_its_own_level_limit_and_value() -> None:
+    """A level-1 alarm's text spoke of the level-2 range (both kinds shared the gas's reasons)."""
+    m = make()
+    read(m, 1, h2s=40)
+    c = gas_alarm_conditions(m.evaluate(1), in_session=False)
+    level1, level2 = c[AlarmKey(AlarmKind.GAS_LEVEL1, "s1", "h2s")], c[AlarmKey(AlarmKind.GAS_LEVEL2, "s1", "h2s")]
+    assert "H2S 40 mg/m3" in level1 and "level-1 limit 10 mg/m3" in level1 and "level-2" not in level1
+    assert "H2S 40 mg/m3" in level2 and "level-2 limit 20 mg/m3" in level2 and "level-1" not in level2
+
+
+def test_a_gas_far_over_its_limit_is_not_rising_toward_it() -> None:
+    """H2S four times over its limit was described as "rising toward" level 1."""
+    m = make()
+    for t in range(0, 61):
+        read(m, t, h2s=t * 0.7)  # 0 → 42 mg/m³, rising all the way
+    report = m.evaluate(60).gases[Gas.H2S]
+    assert report.value == 42 and not report.rising
+    assert not any("rising" in r for r in report.reasons), report.reasons
+    conditions = gas_alarm_conditions(m.evaluate(60), in_session=True)
+    assert not any("rising" in text for text in conditions.values())
+
+
+def test_fault_alarms_carry_the_fault_not_the_gas_levels() -> None:
+    m = make()
+    read(m, 1, h2s=25)
+    read(m, 2, status=ReadingStatus.FAULT)
+    c = gas_alarm_conditions(m.evaluate(2), in_session=True)
+    fault = c[AlarmKey(AlarmKind.DETECTOR_FAULT, "s1", "det-1")]
+    assert "det-1 reports fault" in fault and "level-" not in fault

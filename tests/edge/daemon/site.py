@@ -69,8 +69,9 @@ class Site:
         return self.root / "state"
 
     def write_config(self, *, poll_s: float = 0.3, extra_space: str = "", watchdog_s: float = 0.0,
-                     overtime_warning_s: int = 5, uplink: str = "") -> Path:
-        """edge.toml for the site; ``uplink`` is an ``[uplink]`` section (none: records wait in the outbox)."""
+                     overtime_warning_s: int = 5, uplink: str = "", extra_detector: str = "") -> Path:
+        """edge.toml for the site; ``uplink`` is an ``[uplink]`` section (none: records wait in the outbox);
+        ``extra_detector`` more keys of the detector's table (``heartbeat_timeout_s = 2``)."""
         write_private_file(self.root / "gateway.key", key_pem(self.gateway_key))
         kid = crypto.key_id(self.cloud_key).hex()
         text = f"""
@@ -92,6 +93,7 @@ space = "{SPACE}"
 poll_interval_s = {poll_s}
 retries = 0
 fail_after = 2
+{extra_detector}
 
 [[output_modules]]
 id = "om-1"

@@ -73,3 +73,40 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     path.write_text(path.read_text().replace("[core]\ntick_s = 0.2", "[core]\ntick_s = -1"))
     assert main(["check-config", "--config", str(path)]) == 2
     assert "core.tick_s" in capsys.readouterr().err
+
+
+def test_check_config_opens_the_files_the_daemon_will_open(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`check-config` said ok with the gateway key missing, and `run` then failed: it opens them now."""
+    path = Site(tmp_path, "/dev/null").write_config()
+    key = tmp_path / "gateway.key"
+    key.unlink()
+    assert main(["check-config", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "gateway.key_file" in err and str(key) in err
+
+    key.write_bytes(b"not a key")
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert "gateway.key_file" in capsys.readouterr().err
+
+    Site(tmp_path, "/dev/null").write_config()  # a good key again
+    (tmp_path / "state").write_text("a file where the state directory should be")
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert "gateway.state_dir" in capsys.readouterr().err
+
+
+def test_check_config_checks_the_uplink_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = Site(tmp_path, "/dev/null").write_config(
+        uplink='[uplink]\nbackend = "http"\n[uplink.http]\nbase_url = "https://cloud.example.org"\n'
+               'token_file = "device.token"\n')
+    assert main(["check-config", "--config", str(path)]) == 2
+    assert "uplink.http.token_file" in capsys.readouterr().err
+    (tmp_path / "device.token").write_text("t0ken")
+    assert main(["check-config", "--config", str(path)]) == 0
+
+
+def test_a_missing_serial_port_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = Site(tmp_path, str(tmp_path / "ttyUSB9")).write_config()
+    assert main(["check-config", "--config", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "warning" in captured.err and "buses[0].serial" in captured.err and "gw-test" in captured.out

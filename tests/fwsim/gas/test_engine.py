@@ -14,6 +14,7 @@ from fwsim.gas.output_module import OutputModule
 from fwsim.gas.scenario import load_scenario, packaged_scenarios, parse_scenario
 from protocols.gasprofile import ReadingStatus, decode_detector, load_profile, read_plan
 from protocols.gasprofile.registers import blocks_from_image
+from safegrid.config import ConfigError
 
 START = date(2025, 6, 1)
 PROFILE = load_profile("generic-4gas")
@@ -176,3 +177,43 @@ def test_watchdog_switches_siren_and_beacon_on_when_the_gateway_goes_quiet() -> 
     with pytest.raises(ValueError):
         m.advance_to(100)
     assert m.image()[4] == {0: 200}  # heartbeat: one a second
+
+
+def test_a_hung_detector_keeps_answering_with_a_heartbeat_that_stops() -> None:
+    scenario = parse_scenario("""
+[scenario]
+format = 1
+name = "hung"
+description = "Unit 1 hangs at 30 s: its registers still answer, its heartbeat stops."
+duration_s = 120
+
+[[units.1.states]]
+status = "hung"
+start_s = 30
+end_s = 90
+""")
+    engine = ScenarioEngine(scenario, [1], start_date=START)
+    beats = []
+    for t in (10, 29, 31, 60, 89, 95):
+        engine.advance_to(t)
+        snapshot = decoded(engine, 1)
+        assert not snapshot.status.fault and all(r.status == ReadingStatus.OK for r in snapshot.readings)
+        beats.append(snapshot.heartbeat)
+    assert beats == [10, 29, 30, 30, 30, 95]
+
+
+def test_hung_is_a_state_of_the_whole_detector() -> None:
+    text = """
+[scenario]
+format = 1
+name = "hung"
+description = "A hung sensor is not a thing."
+duration_s = 120
+
+[[units.1.states]]
+status = "hung"
+gas = "h2s"
+"""
+    with pytest.raises(ConfigError) as err:
+        parse_scenario(text)
+    assert "whole detector" in str(err.value)
