@@ -23,11 +23,12 @@ from edge.config import PadlockConfig
 from edge.daemon.padlocks import HeldPushes, PushPort
 from edge.drivers.ble import Backend, ChainCursor, PadlockLink, PadlockWatcher, TimeSetSigner, open_link
 from protocols.padlock.audit import AuditEntry
+from protocols.padlock.messages import PushKind
 
 log = structlog.get_logger(__name__)
 
-#: The daemon's push kinds (actions, held blobs) → the padlock link's push kinds.
-LINK_PUSH_KINDS = {"gas_attestation": "attestation", "revocation_list": "revocation", "trust_list": "trust"}
+#: The daemon's push kinds (actions, held blobs) the padlock link delivers (the daemon's names are PushKind's).
+LINK_PUSH_KINDS = {kind.value: kind for kind in PushKind if kind is not PushKind.TIME_SET}
 
 AuditRelay = Callable[[str, Sequence[bytes]], Awaitable[int]]
 

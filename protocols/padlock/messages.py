@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any, ClassVar, Self
 
 from protocols import cbor
@@ -335,6 +335,30 @@ class RevocationPush(_SignedPush):
 class GasAttestationPush(_SignedPush):
     TYPE: ClassVar[MessageType] = MessageType.GAS_ATTESTATION_PUSH
     signed: bytes
+
+
+class PushKind(StrEnum):
+    """The signed pushes a gateway delivers to a padlock: one vocabulary for the gateway's queues and commands,
+    its BLE link and the simulators (a ``str`` enum: the values are the names used in downlink commands and in
+    stored holds, e.g. ``"revocation_list"``)."""
+
+    TRUST_LIST = "trust_list"
+    REVOCATION_LIST = "revocation_list"
+    GAS_ATTESTATION = "gas_attestation"
+    TIME_SET = "time_set"  # signed on the link: it answers a fresh TIME_SET challenge
+
+    @property
+    def message(self) -> type[TrustListPush | RevocationPush | GasAttestationPush | TimeSetPush]:
+        """The message carrying this kind's signed structure."""
+        return PUSH_MESSAGES[self]
+
+
+PUSH_MESSAGES: dict[PushKind, type[TrustListPush | RevocationPush | GasAttestationPush | TimeSetPush]] = {
+    PushKind.TRUST_LIST: TrustListPush,
+    PushKind.REVOCATION_LIST: RevocationPush,
+    PushKind.GAS_ATTESTATION: GasAttestationPush,
+    PushKind.TIME_SET: TimeSetPush,
+}
 
 
 @_register

@@ -7,19 +7,22 @@
 - :class:`ChainCursor` — where the gateway's stored copy of a lock's chain ends (the caller persists it);
 - :class:`TimeSetSigner` — signs time sets with the gateway key from trusted time only;
 - :class:`PadlockLinkError` — codes ``not_found``, ``busy``, ``link_lost``, ``timeout``, ``bad_chain``,
-  ``refused``, ``bad_response``.
+  ``refused``, ``bad_response``;
+- :class:`~protocols.padlock.messages.PushKind` — what ``push`` / ``queue_push`` deliver.
 
-The bumble backend's :class:`~edge.drivers.ble.bumble_link.BumbleCentral` is imported from its module (it
-needs bumble installed).
+The exchange with a lock and both radio backends are the shared padlock client (``padlock_client``), which the
+reference phone runs too. The bumble backend's :class:`~padlock_client.bumble_backend.BumbleCentral` is
+imported from ``edge.drivers.ble.bumble_link`` (it needs bumble installed).
 """
 
 from edge.drivers.ble.chain import ChainCursor
 from edge.drivers.ble.errors import LINK_ERROR_CODES, PadlockLinkError
 from edge.drivers.ble.link import Backend, PadlockLink, open_link
-from edge.drivers.ble.session import PUSH_KINDS, FetchProgress, PadlockSession
+from edge.drivers.ble.session import FetchProgress, PadlockSession
 from edge.drivers.ble.timeset import TimeSetSigner
 from edge.drivers.ble.watcher import PadlockWatcher, WatcherHealth, WatcherState
+from protocols.padlock.messages import PushKind
 
-__all__ = ["LINK_ERROR_CODES", "PUSH_KINDS", "Backend", "ChainCursor", "FetchProgress", "PadlockLink",
-           "PadlockLinkError", "PadlockSession", "PadlockWatcher", "TimeSetSigner", "WatcherHealth", "WatcherState",
+__all__ = ["LINK_ERROR_CODES", "Backend", "ChainCursor", "FetchProgress", "PadlockLink", "PadlockLinkError",
+           "PadlockSession", "PadlockWatcher", "PushKind", "TimeSetSigner", "WatcherHealth", "WatcherState",
            "open_link"]

@@ -9,11 +9,18 @@ Codes (``PadlockLinkError.code``):
 - ``bad_chain`` — the audit entries do not verify (signature, prev-hash linkage, seq continuity, deleted tail);
 - ``refused`` — the lock answered a request the link needs (info, audit fetch, challenge) with a refusal;
 - ``bad_response`` — the lock sent something that is not a valid answer (undecodable, wrong type, wrong lock).
+
+All but ``bad_chain`` come from the shared padlock client (``padlock_client``), whose errors carry the same
+codes: :func:`link_errors` re-raises them as this package's error.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from edge.errors import DriverError
+from padlock_client.errors import LinkError
 
 LINK_ERROR_CODES = frozenset({"not_found", "busy", "link_lost", "timeout", "bad_chain", "refused", "bad_response"})
 
@@ -31,3 +38,17 @@ class PadlockLinkError(DriverError):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.args[0]}"
+
+    @classmethod
+    def of(cls, error: LinkError) -> PadlockLinkError:
+        """The padlock client's error as the gateway's (same code, message, result and retry time)."""
+        return cls(str(error), code=error.code, field=error.field, result=error.result, retry_after=error.retry_after)
+
+
+@contextlib.contextmanager
+def link_errors() -> Iterator[None]:
+    """Re-raise the padlock client's errors inside the block as :class:`PadlockLinkError`."""
+    try:
+        yield
+    except LinkError as exc:
+        raise PadlockLinkError.of(exc) from exc

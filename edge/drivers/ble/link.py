@@ -3,7 +3,8 @@
 Every operation is one brief visit — connect, do it, disconnect — bounded by ``GATEWAY_MAX_HOLD_S`` so a
 phone is never kept waiting; ``visit()`` gives a connected :class:`PadlockSession` to do several things in
 one connection (the watcher's visit: info, audit fetch, due pushes). Backends implement only scanning and
-opening a :class:`GattChannel`; all protocol logic lives in ``session``.
+opening a :class:`~padlock_client.GattChannel` with the shared radio backends (``padlock_client``); all protocol
+logic lives in ``session``. The padlock client's errors leave this module as :class:`PadlockLinkError`.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.drivers.ble.chain import ChainCursor
-from edge.drivers.ble.channel import GattChannel, raise_if_cancelling
-from edge.drivers.ble.errors import PadlockLinkError
-from edge.drivers.ble.session import DEFAULT_RESPONSE_TIMEOUT_S, PUSH_KINDS, FetchProgress, PadlockSession
+from edge.drivers.ble.errors import PadlockLinkError, link_errors
+from edge.drivers.ble.session import DEFAULT_RESPONSE_TIMEOUT_S, FetchProgress, PadlockSession, push_kind
 from edge.drivers.ble.timeset import TimeSetSigner
+from padlock_client.channel import GattChannel, raise_if_cancelling
 from protocols import crypto
 from protocols.errors import ProtocolError
 from protocols.padlock.advertising import LockAdvert
 from protocols.padlock.audit import GENESIS_HASH, AuditEntry
 from protocols.padlock.gatt import GATEWAY_MAX_HOLD_S, LOCK_ID_LEN
-from protocols.padlock.messages import InfoResponse
+from protocols.padlock.messages import InfoResponse, PushKind
 
 DEFAULT_SCAN_TIMEOUT_S = 5.0  # a lock advertises several times a second; a few seconds of silence is absence
 DEFAULT_CONNECT_TIMEOUT_S = 5.0  # connecting and GATT set-up (MTU, discovery, subscription)
@@ -65,14 +66,20 @@ class PadlockLink(ABC):
         self.scan_timeout_s = scan_timeout_s
 
     # -- implemented by a backend ------------------------------------------------------------------
-    @abstractmethod
     async def scan_advert(self, timeout_s: float) -> LockAdvert | None:
         """The next advertisement of this lock heard within ``timeout_s`` (None: not heard)."""
+        with link_errors():
+            return await self._scan_advert(timeout_s)
+
+    @abstractmethod
+    async def _scan_advert(self, timeout_s: float) -> LockAdvert | None:
+        """:meth:`scan_advert` on the backend's radio; may raise the padlock client's errors."""
 
     @abstractmethod
     async def _open_channel(self) -> GattChannel:
         """Find the lock (within ``scan_timeout_s``), connect, negotiate the MTU and subscribe (within
-        ``connect_timeout_s``); raises PadlockLinkError. Must leave nothing connected when it fails or is cancelled.
+        ``connect_timeout_s``); raises the padlock client's errors or PadlockLinkError. Must leave nothing
+        connected when it fails or is cancelled.
         """
 
     @abstractmethod
@@ -86,7 +93,8 @@ class PadlockLink(ABC):
         limit_s = self.scan_timeout_s + self.connect_timeout_s  # hear the lock, then connect and set up
         try:
             async with asyncio.timeout(limit_s):
-                channel = await self._open_channel()
+                with link_errors():
+                    channel = await self._open_channel()
                 try:
                     raise_if_cancelling()
                 except asyncio.CancelledError:
@@ -100,7 +108,8 @@ class PadlockLink(ABC):
                                  deadline=time.monotonic() + self.hold_s)
         try:
             async with asyncio.timeout(self.hold_s):
-                yield session
+                with link_errors():
+                    yield session
         except TimeoutError:
             raise PadlockLinkError(f"gave lock {self.lock_id.hex()} back after holding it {self.hold_s} s",
                                    code="timeout") from None
@@ -121,16 +130,15 @@ class PadlockLink(ABC):
             await session.fetch(cursor, progress)
         return progress.entries
 
-    async def push(self, kind: str, signed: bytes) -> str:
+    async def push(self, kind: PushKind | str, signed: bytes) -> str:
         """Push a signed structure; returns the lock's result code name (``ok``, ``deferred``, ``stale`` …).
 
-        ``kind``: ``trust`` | ``revocation`` | ``attestation`` with the signed bytes, or ``time`` with
-        ``signed=b""``: a time set must answer a fresh challenge, so it is signed here, on the link, by
-        ``time_signer`` — and only from a trusted clock (ClockUntrusted is raised before connecting).
+        ``kind``: a :class:`PushKind` — trust list, revocation list or gas attestation with the signed bytes, or
+        time set with ``signed=b""``: a time set must answer a fresh challenge, so it is signed here, on the link,
+        by ``time_signer`` — and only from a trusted clock (ClockUntrusted is raised before connecting).
         """
-        if kind not in PUSH_KINDS:
-            raise ValueError(f"unknown push kind {kind!r}; one of {sorted(PUSH_KINDS)}")
-        if kind == "time":
+        kind = push_kind(kind)
+        if kind is PushKind.TIME_SET:
             if signed:
                 raise ValueError("a time set is signed on the link (it answers a fresh challenge): pass signed=b''")
             return await self.set_time()
@@ -158,7 +166,7 @@ class PadlockLink(ABC):
 
 async def _let_go(channel: GattChannel) -> None:
     """Disconnect within a bound — also when the visit is being cancelled (the cancellation goes on after)."""
-    disconnect = asyncio.ensure_future(asyncio.wait_for(channel.disconnect(), DISCONNECT_TIMEOUT_S))
+    disconnect = asyncio.ensure_future(asyncio.wait_for(channel.close(), DISCONNECT_TIMEOUT_S))
     try:
         await asyncio.shield(disconnect)
     except asyncio.CancelledError:

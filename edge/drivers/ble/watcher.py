@@ -35,12 +35,13 @@ from edge.clocktrust import (
 from edge.drivers.ble.chain import ChainCursor
 from edge.drivers.ble.errors import PadlockLinkError
 from edge.drivers.ble.link import PadlockLink
-from edge.drivers.ble.session import PUSH_KINDS, FetchProgress, PadlockSession
+from edge.drivers.ble.session import FetchProgress, PadlockSession, push_kind
 from edge.tasks import OwnedTask
 from protocols.errors import ProtocolError
 from protocols.padlock.advertising import LockAdvert
 from protocols.padlock.audit import AuditEntry, decode_entry
 from protocols.padlock.gatt import GATEWAY_POLL_INTERVAL_S, GATEWAY_RECONNECT_GAP_S
+from protocols.padlock.messages import PushKind
 
 log = structlog.get_logger(__name__)
 
@@ -74,7 +75,7 @@ class WatcherHealth:
 
 @dataclass(frozen=True, slots=True)
 class _Push:
-    kind: str
+    kind: PushKind
     signed: bytes
     result: asyncio.Future[str]
 
@@ -121,18 +122,18 @@ class PadlockWatcher:
     def running(self) -> bool:
         return self._task.running
 
-    def queue_push(self, kind: str, signed: bytes = b"") -> asyncio.Future[str]:
+    def queue_push(self, kind: PushKind | str, signed: bytes = b"") -> asyncio.Future[str]:
         """Deliver a push on the next visit; the future gets the lock's result code name.
 
-        ``time`` (``signed`` empty) asks for a clock correction even when the lock's clock looks right; it waits
-        for a trusted gateway clock. A push the link could not deliver stays queued for the next visit.
+        ``PushKind.TIME_SET`` (``signed`` empty) asks for a clock correction even when the lock's clock looks
+        right; it waits for a trusted gateway clock. A push the link could not deliver stays queued for the next
+        visit.
         """
-        if kind not in PUSH_KINDS:
-            raise ValueError(f"unknown push kind {kind!r}")
+        kind = push_kind(kind)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        if kind == "time":
+        if kind is PushKind.TIME_SET:
             if signed:
-                raise ValueError("a time set is signed on the link: queue 'time' with no bytes")
+                raise ValueError("a time set is signed on the link: queue it with no bytes")
             if self.link.time_signer is None:
                 raise ValueError("this link has no time_signer: it cannot set a padlock's time")
             self._time_waiters.append(future)
@@ -286,7 +287,7 @@ class PadlockWatcher:
             self._pushes.popleft()
             if not push.result.done():
                 push.result.set_result(result)
-            self._log.info("padlock.push", kind=push.kind, result=result)
+            self._log.info("padlock.push", kind=str(push.kind), result=result)
 
 
 def _seq_of(signed_entry: bytes) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fwsim.phone.errors import LinkLost, PhoneError, TokenUnavailable
+from fwsim.phone.errors import LinkError, LinkLost, PhoneError, TokenUnavailable
 from fwsim.phone.keys import load_or_create_worker_key, public_key_hex
 from fwsim.phone.link import Central
 from fwsim.phone.phone import SCAN_TIMEOUT_S, Phone
@@ -88,7 +88,7 @@ def run_unlock(args: argparse.Namespace) -> int:
     except TokenUnavailable as exc:
         print(f"no permit token: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except PhoneError as exc:
+    except (LinkError, PhoneError) as exc:
         print(f"padlock {lock_id.hex()} unreachable: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
     print(f"padlock {lock_id.hex()}: {outcome.in_words()}")

@@ -1,26 +1,20 @@
-"""What can go wrong on the phone's side of an unlock, apart from the padlock saying no (a result code)."""
+"""What can go wrong on the phone's side of an unlock, apart from the padlock saying no (a result code).
+
+The radio and the exchange are the shared padlock client's, and so are their errors (root
+:class:`~padlock_client.errors.LinkError`), re-exported here under the names the phone has always used;
+:class:`PhoneError` is the root of what only the phone raises.
+"""
 
 from __future__ import annotations
 
+from padlock_client.errors import LinkError, LinkLost, LockNotFound, LockTimeout, UnexpectedAnswer
+
+__all__ = ["LinkError", "LinkLost", "LockNotFound", "LockTimeout", "PhoneError", "TokenUnavailable",
+           "UnexpectedAnswer"]
+
 
 class PhoneError(Exception):
-    """Root of the phone client's errors."""
-
-
-class LockNotFound(PhoneError):
-    """No padlock with the lock id was heard advertising within the scan time."""
-
-
-class LinkLost(PhoneError):
-    """The BLE link dropped; a message cut by the drop is lost (the lock never half-applies one)."""
-
-
-class LockTimeout(PhoneError):
-    """The padlock did not answer in time."""
-
-
-class UnexpectedAnswer(PhoneError):
-    """The padlock answered with a message that does not fit the request, or one that does not decode."""
+    """Root of the errors only the phone client raises."""
 
 
 class TokenUnavailable(PhoneError):

@@ -2,8 +2,9 @@
 
 Covered here: picking the padlock out of bleak's own ``AdvertisementData`` by lock id, the backend
 building a central (bleak is importable), and the rest of the phone client not importing bleak at all.
-``BleakCentral.find``, ``connect``, ``BleakLink.write`` and notifications run against BlueZoo (a BlueZ mock on a
-private D-Bus) in test_bleak_bluez; what lies below BlueZ's D-Bus API (HCI, ATT, link loss) needs an adapter.
+``BleakCentral.find``, ``connect``, the shared ``BleakChannel.write`` and notifications run against BlueZoo (a
+BlueZ mock on a private D-Bus) in test_bleak_bluez; what lies below BlueZ's D-Bus API (HCI, ATT, link loss) needs
+an adapter.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import sys
 
 from bleak.backends.scanner import AdvertisementData
 
-from fwsim.phone.bleak_central import BleakCentral, advert_of
+from fwsim.phone.bleak_central import BleakCentral
+from padlock_client.bleak_backend import advert_from_manufacturer_data
 from protocols.padlock.advertising import LockAdvert, LockState
 from protocols.padlock.gatt import COMPANY_ID
 from tests.fwsim.lock.world import v
+
+
+def advert_of(data: AdvertisementData, lock_id: bytes) -> LockAdvert | None:
+    return advert_from_manufacturer_data(data.manufacturer_data, lock_id)
 
 
 def advertisement(manufacturer_data: dict[int, bytes]) -> AdvertisementData:

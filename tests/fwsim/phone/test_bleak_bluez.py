@@ -4,8 +4,8 @@ adapter (``tests.rig.bluez_padlock``), bleak's real BlueZ backend on the first.
 
 Covered: ``BleakCentral.find`` (discovery, the lock picked by the lock id in its manufacturer data),
 ``BleakCentral.connect`` (connect, service resolution, the write characteristic's MTU, the notify subscription),
-``BleakLink.write`` / ``next_fragment`` / ``close``, carrying whole exchanges of fragmented messages: an unlock
-and a refusal, info and an audit fetch.
+the shared ``BleakChannel``'s ``write`` / ``next_fragment`` / ``close``, carrying whole exchanges of fragmented
+messages: an unlock and a refusal, info and an audit fetch.
 
 Not covered (BlueZoo passes D-Bus calls between the two applications; it has no radio, HCI or ATT): the MTU
 exchange and real fragment sizes on air, link loss mid-exchange (BlueZoo cannot drop a link from the lock's

@@ -105,3 +105,15 @@ def test_well_formed_cbor_with_wrong_fields_only_raises_gatt_error(fields: dict,
     fields[0] = int(msg_type)
     with contextlib.suppress(GattError):
         assert isinstance(m.decode_message(cbor.dumps(fields)), m.Message)
+
+
+def test_each_push_kind_has_one_name_and_one_message() -> None:
+    # The names are the ones the gateway's commands and stored holds use: a str enum compares equal to them.
+    assert {str(kind) for kind in m.PushKind} == {"trust_list", "revocation_list", "gas_attestation", "time_set"}
+    assert m.PushKind("revocation_list") is m.PushKind.REVOCATION_LIST and m.PushKind.TRUST_LIST == "trust_list"
+    assert [kind.message.TYPE for kind in m.PushKind] == [m.MessageType.TRUST_LIST_PUSH,
+                                                          m.MessageType.REVOCATION_PUSH,
+                                                          m.MessageType.GAS_ATTESTATION_PUSH,
+                                                          m.MessageType.TIME_SET_PUSH]
+    with pytest.raises(ValueError):
+        m.PushKind("attestation")  # the link's old short names are gone

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge.drivers.ble.chain import ChainCursor, check_not_ahead, check_tail, verify_fetched
-from edge.drivers.ble.errors import PadlockLinkError
+from edge.drivers.ble.errors import LINK_ERROR_CODES, PadlockLinkError, link_errors
+from padlock_client.errors import CLIENT_ERROR_CODES, LinkLost, LockBusy
 from protocols import crypto
 from protocols.padlock.audit import GENESIS_HASH, sign_entry
 from protocols.padlock.events import EventKind, LockEvent
@@ -130,3 +131,13 @@ def test_cursor_and_error_validation() -> None:
         ChainCursor(1, b"short")
     with pytest.raises(ValueError):
         PadlockLinkError("x", code="no_such_code")
+
+
+def test_the_padlock_clients_errors_become_the_gateways_with_their_code() -> None:
+    assert CLIENT_ERROR_CODES <= LINK_ERROR_CODES
+    busy = PadlockLinkError.of(LockBusy("the padlock answered InfoRequest with busy", result="busy", retry_after=2.0))
+    assert (busy.code, busy.result, busy.retry_after) == ("busy", "busy", 2.0)
+    assert str(busy) == "busy: the padlock answered InfoRequest with busy"
+    with pytest.raises(PadlockLinkError) as caught, link_errors():
+        raise LinkLost("gone")
+    assert caught.value.code == "link_lost" and isinstance(caught.value.__cause__, LinkLost)

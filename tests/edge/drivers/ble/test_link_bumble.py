@@ -15,6 +15,7 @@ from edge.drivers.ble.bumble_link import BumblePadlockLink
 from fwsim.lock import PadlockPeripheral
 from protocols import crypto
 from protocols.padlock.events import EventKind
+from protocols.padlock.messages import PushKind
 from protocols.padlock.pushes import TrustList, sign_trust_list
 from tests.edge.drivers.ble.world import (
     LOCK_ID,
@@ -94,16 +95,16 @@ async def test_a_lock_key_other_than_the_enrolled_one_fails_the_chain(ble_radio:
 
 async def test_attestation_and_revocation_pushes_are_accepted_and_forgeries_refused(
         link: BumblePadlockLink, keys: Keys) -> None:
-    assert await within(link.push("attestation", attestation(keys.gateway))) == "ok"
+    assert await within(link.push(PushKind.GAS_ATTESTATION, attestation(keys.gateway))) == "ok"
     forged = attestation(keys.rogue, kid_of=keys.gateway, measured_at=int(time.time()) + 1)
-    assert await within(link.push("attestation", forged)) == "bad_signature"
-    assert await within(link.push("revocation", revocation_list(keys.issuer, kid_of=keys.issuer))) == "ok"
+    assert await within(link.push(PushKind.GAS_ATTESTATION, forged)) == "bad_signature"
+    assert await within(link.push(PushKind.REVOCATION_LIST, revocation_list(keys.issuer, kid_of=keys.issuer))) == "ok"
     forged_list = revocation_list(keys.rogue, kid_of=keys.issuer, version=2)
-    assert await within(link.push("revocation", forged_list)) == "bad_signature"
+    assert await within(link.push(PushKind.REVOCATION_LIST, forged_list)) == "bad_signature"
     info = await within(link.read_info())
     assert info.revocation_version == 1
     replayed = revocation_list(keys.issuer, kid_of=keys.issuer, version=1)
-    assert await within(link.push("revocation", replayed)) == "stale"
+    assert await within(link.push(PushKind.REVOCATION_LIST, replayed)) == "stale"
 
 
 async def test_a_time_set_from_a_trusted_clock_is_accepted_and_logged(link: BumblePadlockLink,
@@ -111,7 +112,7 @@ async def test_a_time_set_from_a_trusted_clock_is_accepted_and_logged(link: Bumb
     host = time.time()
     padlock.core.clock.set(int(host) - 3600, host)  # the lock's RTC reads an hour behind (the floor holds it)
     padlock.core.clock.floor = int(host) - 3600
-    assert await within(link.push("time", b"")) == "ok"
+    assert await within(link.push(PushKind.TIME_SET, b"")) == "ok"
     info = await within(link.read_info())
     assert abs(info.lock_time - time.time()) < 60
     assert padlock.core.log.decoded()[-1].event.kind is EventKind.TIME_SET
@@ -120,7 +121,7 @@ async def test_a_time_set_from_a_trusted_clock_is_accepted_and_logged(link: Bumb
 async def test_a_forged_time_set_is_refused(ble_radio: Any, padlock: PadlockPeripheral, keys: Keys) -> None:
     forger = Keys(issuer=keys.issuer, gateway=keys.rogue, rogue=keys.rogue)
     async with gateway_link(ble_radio.device("gw2"), padlock.core, time_signer=signer(forger)) as link:
-        assert await within(link.push("time", b"")) == "unknown_kid"
+        assert await within(link.push(PushKind.TIME_SET, b"")) == "unknown_kid"
     assert padlock.core.log.decoded()[-1].event.kind is not EventKind.TIME_SET
 
 
@@ -129,9 +130,9 @@ async def test_no_time_is_pushed_from_an_untrusted_clock(ble_radio: Any, padlock
     handled = padlock.requests_handled
     async with gateway_link(ble_radio.device("gw2"), padlock.core, time_signer=signer(keys, trusted=False)) as link:
         with pytest.raises(ClockUntrusted):
-            await within(link.push("time", b""))
+            await within(link.push(PushKind.TIME_SET, b""))
         with pytest.raises(ValueError, match="signed on the link"):
-            await link.push("time", b"\x01")
+            await link.push(PushKind.TIME_SET, b"\x01")
     assert padlock.requests_handled == handled  # the lock was not even asked
 
 
@@ -152,10 +153,10 @@ async def test_a_link_dropped_mid_request_is_a_clean_error_then_the_push_succeed
     big_list = revocation_list(keys.issuer, kid_of=keys.issuer, revoked_count=60)  # many fragments
     padlock.faults.drop_mid_request = 1
     with pytest.raises(PadlockLinkError) as caught:
-        await within(link.push("revocation", big_list))
+        await within(link.push(PushKind.REVOCATION_LIST, big_list))
     assert caught.value.code == "link_lost"
     assert padlock.core.revocations is None  # nothing half-applied
-    assert await within(link.push("revocation", big_list)) == "ok"
+    assert await within(link.push(PushKind.REVOCATION_LIST, big_list)) == "ok"
     assert padlock.core.revocations is not None and len(padlock.core.revocations.revoked) == 60
 
 
@@ -251,6 +252,7 @@ async def test_a_trust_list_push_is_accepted_and_a_forged_one_refused(link: Bumb
                       issuer_keys={crypto.key_id(keys.issuer): crypto.public_raw(keys.issuer)},
                       gateway_key=crypto.public_raw(keys.gateway))
     forged = sign_trust_list(replace(trust, version=2), keys.rogue, kid=crypto.key_id(keys.issuer))
-    assert await within(link.push("trust", forged)) == "bad_signature"
-    assert await within(link.push("trust", sign_trust_list(trust, keys.issuer, kid=crypto.key_id(keys.issuer)))) == "ok"
+    assert await within(link.push(PushKind.TRUST_LIST, forged)) == "bad_signature"
+    signed = sign_trust_list(trust, keys.issuer, kid=crypto.key_id(keys.issuer))
+    assert await within(link.push("trust_list", signed)) == "ok"  # the daemon's string names are PushKind's values
     assert (await within(link.read_info())).trust_version == 1

@@ -17,6 +17,7 @@ from edge.drivers.ble.bumble_link import BumblePadlockLink
 from fwsim.lock import LockClock, PadlockPeripheral
 from protocols.padlock.audit import AuditEntry
 from protocols.padlock.events import EventKind
+from protocols.padlock.messages import PushKind
 from tests.edge.drivers.ble.world import STEP_TIMEOUT_S, Keys, attestation, eventually, gateway_link, signer
 
 
@@ -108,8 +109,8 @@ async def test_queued_pushes_are_delivered_on_the_next_visit(fast_link: BumblePa
     received = Received()
     async with watching(fast_link, received) as watcher:
         await eventually(lambda: watcher.health.state is WatcherState.IN_SYNC, "in sync")
-        good = watcher.queue_push("attestation", attestation(keys.gateway))
-        forged = watcher.queue_push("attestation", attestation(keys.rogue, kid_of=keys.gateway,
+        good = watcher.queue_push(PushKind.GAS_ATTESTATION, attestation(keys.gateway))
+        forged = watcher.queue_push(PushKind.GAS_ATTESTATION, attestation(keys.rogue, kid_of=keys.gateway,
                                                                measured_at=int(time.time()) + 5))
         assert await asyncio.wait_for(good, STEP_TIMEOUT_S) == "ok"
         assert await asyncio.wait_for(forged, STEP_TIMEOUT_S) == "bad_signature"
@@ -142,9 +143,12 @@ async def test_a_lock_clock_an_hour_off_is_corrected_only_from_a_trusted_clock(
 
 async def test_stopping_cancels_undelivered_pushes(fast_link: BumblePadlockLink, keys: Keys) -> None:
     watcher = PadlockWatcher(fast_link, cursor=ChainCursor(), on_entries=Received())
-    pending = watcher.queue_push("revocation", b"\x01")
+    pending = watcher.queue_push(PushKind.REVOCATION_LIST, b"\x01")
     with pytest.raises(ValueError, match="unknown push kind"):
         watcher.queue_push("firmware", b"\x01")
+    with pytest.raises(ValueError, match="unknown push kind"):  # one vocabulary: the link's old short names are gone
+        watcher.queue_push("revocation", b"\x01")
+    assert watcher.queue_push("revocation_list", b"\x02") is not pending  # the daemon's names are PushKind's
     await watcher.stop()
     assert pending.cancelled()
 

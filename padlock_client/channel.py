@@ -1,8 +1,8 @@
 """One open GATT link to a padlock, seen the same way by every backend: send a fragment, receive fragments.
 
 A backend (bumble, bleak) subclasses :class:`GattChannel`: it implements ``send`` (one write to the request
-characteristic) and ``disconnect``, and calls ``notified`` from its notification callback and ``link_dropped``
-from its disconnection callback. Everything above this — fragmentation, requests, verification — is shared.
+characteristic) and ``close``, and calls ``notified`` from its notification callback and ``link_dropped``
+from its disconnection callback. Everything above this — fragmentation, requests, answers — is the session's.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 
-from edge.drivers.ble.errors import PadlockLinkError
+from padlock_client.errors import LinkError, LinkLost, LockTimeout
 from protocols.padlock.gatt import DEFAULT_ATT_MTU
 
 #: Notifications buffered at most before the link is treated as broken (a well-behaved lock sends one message,
@@ -34,7 +34,7 @@ def raise_if_cancelling() -> None:
 
 
 class GattChannel(ABC):
-    """A connected, subscribed link. ``mtu`` is the negotiated ATT MTU."""
+    """A connected, subscribed link. ``mtu`` is the negotiated ATT MTU (fragments carry ``mtu - 3`` bytes)."""
 
     def __init__(self, mtu: int = DEFAULT_ATT_MTU) -> None:
         self.mtu = mtu
@@ -64,9 +64,9 @@ class GattChannel(ABC):
 
     # -- used by the session -----------------------------------------------------------------------
     async def receive(self) -> bytes:
-        """The next notified fragment; PadlockLinkError ``link_lost`` once the link dropped (queued fragments first).
+        """The next notified fragment; LinkLost once the link dropped (queued fragments first).
 
-        No timeout here: the caller bounds every wait.
+        No timeout here: the caller bounds every wait (or use :meth:`next_fragment`).
         """
         if not self._fragments.empty():
             return self._fragments.get_nowait()
@@ -83,12 +83,20 @@ class GattChannel(ABC):
             return get.result()
         raise self._lost_error()
 
+    async def next_fragment(self, timeout_s: float) -> bytes:
+        """:meth:`receive` within ``timeout_s``, else LockTimeout."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await self.receive()
+        except TimeoutError:
+            raise LockTimeout(f"no answer from the padlock within {timeout_s:g} s") from None
+
     async def write(self, fragment: bytes) -> None:
         if self._lost.is_set():
             raise self._lost_error()
         try:
             await self.send(fragment)
-        except PadlockLinkError:
+        except LinkError:
             raise
         except asyncio.CancelledError as exc:
             if not link_abort(exc):
@@ -99,8 +107,8 @@ class GattChannel(ABC):
             self.link_dropped(f"write failed: {exc!r}")
             raise self._lost_error() from exc
 
-    def _lost_error(self) -> PadlockLinkError:
-        return PadlockLinkError(f"link to the lock lost ({self.lost_reason})", code="link_lost")
+    def _lost_error(self) -> LinkLost:
+        return LinkLost(f"link to the padlock lost ({self.lost_reason})")
 
     # -- implemented by the backend ----------------------------------------------------------------
     @abstractmethod
@@ -108,5 +116,5 @@ class GattChannel(ABC):
         """Write one fragment to the request characteristic."""
 
     @abstractmethod
-    async def disconnect(self) -> None:
-        """Close the link (idempotent; must not raise when the link is already gone)."""
+    async def close(self) -> None:
+        """Disconnect (idempotent; must not raise when the link is already gone)."""
