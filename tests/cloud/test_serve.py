@@ -39,7 +39,7 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
     assert run_cli(["users", "create-admin", "--username", "root"], db_url, ADMIN_PASSWORD + "\n").returncode == 0
     config = tmp_path / "cloud.toml"
     config.write_text(f'[database]\nurl = "{db_url}"\n[auth]\nargon2_memory_kib = 1024\nargon2_time_cost = 1\n'
-                      "argon2_parallelism = 1\nlogin_max_failures = 3\n")
+                      "argon2_parallelism = 1\nlogin_free_failures = 3\nlogin_delay_seconds = 600\nlogin_max_delay_seconds = 600\n")
     port = _free_port()
     log = (tmp_path / "serve.log").open("wb")
     env = {k: v for k, v in os.environ.items() if k != "SAFEGRID_DATABASE_URL"}
