@@ -21,6 +21,8 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
     from cloud.alerts.worker import rules_worker_alongside
@@ -34,6 +36,10 @@ def _serve(args: argparse.Namespace) -> int:
     # X-Forwarded-For names the client (the login throttle counts per address) only on a connection from a
     # configured load balancer; without any, uvicorn's own default (trust 127.0.0.1) is turned off too.
     proxies = settings.api.trusted_proxies
+    # uvicorn hands a SIGTERM/SIGINT it caught back to the handler it found once it has shut down: with this
+    # one (do nothing) uvicorn.run returns, the rules worker stops and gives up its lease, and serve exits 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     with rules_worker_alongside(settings, enabled=settings.alerts.worker_in_serve and not args.no_rules_worker):
         uvicorn.run("cloud.app:create_app_from_env", factory=True, host=args.host or settings.api.host,
                     port=args.port or settings.api.port, workers=args.workers or settings.api.workers,
