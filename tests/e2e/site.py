@@ -130,7 +130,7 @@ serial = "{serial}"
 timeout_s = 0.3
 
 [[detectors]]
-id = "det-1"
+id = "GD-SP1"
 bus = "rs485"
 unit = 1
 space = "{self.space}"
