@@ -42,6 +42,15 @@ class ApiTlsSettings(StrictModel):
                                                           "are asked for (optional) and verified against it")
 
 
+def _proxy_networks(values: list[str]) -> list[str]:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or network (CIDR)") from None
+    return values
+
+
 class ApiSettings(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -75,15 +84,6 @@ class AuthSettings(StrictModel):
     argon2_memory_kib: int = Field(65_536, ge=1024)
     argon2_time_cost: int = Field(3, ge=1)
     argon2_parallelism: int = Field(4, ge=1, le=64)
-
-
-def _proxy_networks(values: list[str]) -> list[str]:
-    for value in values:
-        try:
-            ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            raise ValueError(f"{value!r} is not an IP address or network (CIDR)") from None
-    return values
 
 
 class CloudSettings(StrictModel):
