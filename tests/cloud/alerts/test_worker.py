@@ -1,13 +1,18 @@
 """The rules and notification worker: exactly one of several workers on one database works at a time (a lease
 in the database), another takes over when it stops or dies, and each alert event reaches the webhook once —
-on SQLite and PostgreSQL."""
+on SQLite and PostgreSQL, in one process and as two `safegrid-cloud rules-worker` processes."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
 import threading
 import time
 from datetime import timedelta
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -19,6 +24,7 @@ from cloud.devices.models import Gateway
 from cloud.settings import CloudSettings
 from tests.cloud.alerts.test_notify import raise_alarm, webhook  # noqa: F401 (the webhook fixture)
 from tests.cloud.conftest import Clock
+from tests.cloud.test_cli import cloud_exe
 from tests.cloud.world import World
 
 
@@ -78,3 +84,55 @@ def test_two_workers_at_once_deliver_each_event_once_and_raise_each_rule_alert_o
         assert db.execute(select(func.count()).select_from(AlertEvent)
                           .where(AlertEvent.delivered.is_(False))).scalar_one() == 0
     assert sum(b'"kind":"gateway_offline"' in body for body in received) == 1
+
+
+def _rules_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != "SAFEGRID_DATABASE_URL"}
+    with log.open("ab") as out:
+        return subprocess.Popen([cloud_exe(), "--json-logs", "rules-worker", "--config", str(config)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=out)
+
+
+def _events(hook: ThreadingHTTPServer) -> list[tuple[int, str]]:
+    """(event id, alert kind) of each POST received."""
+    return [(body["event_id"], body["alert"]["kind"])
+            for body in (json.loads(raw) for _headers, raw in hook.received)]  # type: ignore[attr-defined]
+
+
+def _wait_for_alarms(count: int, hook: ThreadingHTTPServer, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while sum(kind == "alarm" for _id, kind in _events(hook)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_two_worker_processes_notify_once_and_the_survivor_takes_over(
+        database: Database, world: World, settings: CloudSettings, clock: Clock, tokens: dict[str, str],
+        webhook: ThreadingHTTPServer, tmp_path: Path) -> None:  # noqa: F811
+    host, port = webhook.server_address[:2]
+    config = tmp_path / "cloud.toml"
+    config.write_text(f'[database]\nurl = "{settings.database_url()}"\n'
+                      f'[alerts]\nrules_interval_s = 0.1\nlease_s = 5\n'
+                      f'[[alerts.webhooks]]\nurl = "http://{host}:{port}/hook"\n')
+    for seq in range(1, 4):  # (the workers run on the real clock: gw-e1, seen at the tests' clock, is offline)
+        raise_alarm(database, world, clock.now, seq, f"a{seq}")
+    logs = [tmp_path / "w0.log", tmp_path / "w1.log"]
+    procs = [_rules_worker(config, log) for log in logs]
+    try:
+        _wait_for_alarms(3, webhook, 30)
+        time.sleep(0.5)  # many more runs of both: nothing twice
+        assert sorted(kind for _id, kind in _events(webhook)) == ["alarm"] * 3 + ["gateway_offline"]
+        holders = [p for p, log in zip(procs, logs, strict=True) if "rules_worker_lease_taken" in log.read_text()]
+        assert len(holders) == 1
+        holders[0].kill()  # dies without giving the lease up: the other waits it out (lease_s), then works
+        raise_alarm(database, world, clock.now, 4, "a4")
+        _wait_for_alarms(4, webhook, 30)
+        time.sleep(0.5)
+        assert sorted(kind for _id, kind in _events(webhook)) == ["alarm"] * 4 + ["gateway_offline"]
+        assert all("rules_worker_lease_taken" in log.read_text() for log in logs)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+    ids = [event_id for event_id, _kind in _events(webhook)]
+    assert len(ids) == len(set(ids)) == 5
