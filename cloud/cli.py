@@ -21,8 +21,11 @@ def _settings(args: argparse.Namespace) -> CloudSettings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
+    from cloud.alerts.worker import rules_worker_alongside
     from cloud.http.tls import uvicorn_tls_options
 
     settings = _settings(args)
@@ -30,9 +33,33 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ[CONFIG_PATH_ENV] = str(args.config)  # worker processes build their app from it
     # [api.tls]: HTTPS, and with client_ca_file gateways' client certificates (cloud.http.tls)
     tls = uvicorn_tls_options(settings.api.tls, config_path=args.config or os.environ.get(CONFIG_PATH_ENV))
-    uvicorn.run("cloud.app:create_app_from_env", factory=True, host=args.host or settings.api.host,
-                port=args.port or settings.api.port, workers=args.workers or settings.api.workers,
-                log_level=args.log_level.lower(), **tls)
+    # X-Forwarded-For names the client (the login throttle counts per address) only on a connection from a
+    # configured load balancer; without any, uvicorn's own default (trust 127.0.0.1) is turned off too.
+    proxies = settings.api.trusted_proxies
+    # uvicorn hands a SIGTERM/SIGINT it caught back to the handler it found once it has shut down: with this
+    # one (do nothing) uvicorn.run returns, the rules worker stops and gives up its lease, and serve exits 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    with rules_worker_alongside(settings, enabled=settings.alerts.worker_in_serve and not args.no_rules_worker):
+        uvicorn.run("cloud.app:create_app_from_env", factory=True, host=args.host or settings.api.host,
+                    port=args.port or settings.api.port, workers=args.workers or settings.api.workers,
+                    log_level=args.log_level.lower(), proxy_headers=bool(proxies),
+                    forwarded_allow_ips=",".join(proxies) if proxies else None, **tls)
+    return 0
+
+
+def _rules_worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from datetime import UTC, datetime
+
+    from cloud.alerts.worker import run_worker
+
+    settings = _settings(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    run_worker(settings, stop, clock=lambda: datetime.now(UTC))
     return 0
 
 
@@ -104,7 +131,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, help="worker processes (default: api.workers)")
+    serve.add_argument("--no-rules-worker", action="store_true",
+                       help="do not run the alert rules and notification worker beside the API (run "
+                            "`safegrid-cloud rules-worker` separately; alerts.worker_in_serve = false does the same)")
     serve.set_defaults(handler=_serve)
+
+    rules = sub.add_parser("rules-worker", parents=[common],
+                           help="run the alert rules and notification worker on its own (at scale; serve runs one "
+                                "by default); any number may run, one works at a time")
+    rules.set_defaults(handler=_rules_worker)
 
     migrate = sub.add_parser("migrate", parents=[common], help="bring the database schema to the current version")
     migrate.set_defaults(handler=_migrate)

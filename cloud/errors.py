@@ -83,3 +83,17 @@ class NotMigrated(CloudError):
 
     status = 503
     default_code = "not_migrated"
+
+
+class Busy(CloudError):
+    """The service is saturated (e.g. every password-hash slot is taken): retry shortly."""
+
+    status = 503
+    default_code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -6,11 +6,13 @@ Without any URL the database is a SQLite file inside ``data_dir``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from cloud.alerts.settings import AlertSettings
 from cloud.downlink.settings import DownlinkSettings
@@ -40,6 +42,15 @@ class ApiTlsSettings(StrictModel):
                                                           "are asked for (optional) and verified against it")
 
 
+def _proxy_networks(values: list[str]) -> list[str]:
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or network (CIDR)") from None
+    return values
+
+
 class ApiSettings(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
@@ -48,12 +59,27 @@ class ApiSettings(StrictModel):
     max_import_bytes: int = Field(33_554_432, ge=1024, description="largest bulk-import file accepted")
     max_import_rows: int = Field(200_000, ge=1)
     tls: ApiTlsSettings | None = Field(None, description="serve HTTPS (default: plain HTTP)")
+    trusted_proxies: Annotated[list[str], AfterValidator(_proxy_networks)] = Field(default_factory=list, description=(
+        "addresses or networks (CIDR) of the load balancers in front of serve: only a connection from one of these "
+        "may name the client in X-Forwarded-For / X-Forwarded-Proto (default: none, the header is ignored)"))
 
 
 class AuthSettings(StrictModel):
     token_ttl_seconds: int = Field(12 * 3600, ge=60, le=30 * 86400)
-    login_max_failures: int = Field(5, ge=1, description="failed logins per username and client within the window")
-    login_window_seconds: int = Field(900, ge=1)
+    # The login throttle (cloud.auth.service): per account a growing delay, never a lockout; per client address
+    # a limit. Counted in the database over login_window_seconds, so it holds across API workers and hosts.
+    login_free_failures: int = Field(3, ge=1, description="failed logins of one account before each further "
+                                                          "attempt on it must wait")
+    login_delay_seconds: float = Field(1.0, gt=0, description="the first wait; it doubles with each further failure")
+    login_max_delay_seconds: float = Field(60.0, gt=0, description="the longest wait between attempts on one account")
+    login_max_failures_per_client: int = Field(30, ge=1, description="failed logins from one client address (any "
+                                                                    "account) before it is refused until the "
+                                                                    "window moves on")
+    login_window_seconds: int = Field(900, ge=1, description="how long a failed login counts")
+    max_concurrent_hashes: int = Field(2, ge=1, le=64, description="password hashes computed at once per API "
+                                                                    "process (each takes argon2_memory_kib); more "
+                                                                    "requests are answered 503 at once")
+    hash_wait_seconds: float = Field(0.5, ge=0, le=30, description="how long a request waits for a free hash slot")
     # argon2id cost (RFC 9106 second recommended option by default); lower only to speed up tests.
     argon2_memory_kib: int = Field(65_536, ge=1024)
     argon2_time_cost: int = Field(3, ge=1)

@@ -234,6 +234,28 @@ def http_ingest(base: str, tokens: dict[str, str], batches: dict[str, list[bytes
     return elapsed
 
 
+def wait_for_ingest_subscription(broker: MosquittoBroker, gateway: str, timeout_s: float) -> None:
+    """Ask for ``gateway``'s current ack (an envelope without records) until an ingest worker answers: published
+    before a worker has subscribed, a batch is dropped by the broker (no subscriber) and the run would wait for
+    ever — which is what a fixed sleep did on a loaded machine."""
+    acked = threading.Event()
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-probe", protocol=paho.MQTTv5)
+    client.on_message = lambda _c, _u, _m: acked.set()
+    client.connect(broker.host, broker.port)
+    client.subscribe(topics.ack_topic(gateway), qos=1)
+    client.loop_start()
+    try:
+        probe = encode_envelope(make_envelope(gateway, 1, T0_MS, []))
+        deadline = time.monotonic() + timeout_s
+        while not acked.wait(0.5):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no ingest worker answered within {timeout_s:.0f} s (see its log)")
+            client.publish(topics.uplink_topic(gateway), probe, qos=1)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def mqtt_ingest(broker: MosquittoBroker, database: Database, batches: dict[str, list[bytes]],
                 targets: dict[str, int]) -> float:
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-gateways", protocol=paho.MQTTv5)
@@ -311,15 +333,25 @@ def settle(database: Database) -> float:
     the dirty pages written out — what autovacuum and the checkpointer would do anyway, done before the clock
     starts instead of in the middle of the measured load. Returns the seconds it took."""
     start = time.perf_counter()
-    with database.engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
+    if database.engine.dialect.name == "postgresql":
+        with database.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.exec_driver_sql("VACUUM ANALYZE")
             conn.exec_driver_sql("CHECKPOINT")
-        else:
-            conn.exec_driver_sql("ANALYZE")
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.commit()
+        return time.perf_counter() - start
+    # On the driver connection, outside any transaction: the engine opens one at the first statement (it takes
+    # BEGIN over, see cloud.db.engine), and a checkpoint inside a transaction fails with "database table is
+    # locked" — the crash this benchmark had on a fresh clone.
+    raw = database.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("ANALYZE")
+        busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # a reader (the API server's) kept it from finishing: not an error, the next one will
+            print("  (the WAL checkpoint was not complete: a reader was active)")
+        cursor.close()
+    finally:
+        raw.close()
     return time.perf_counter() - start
 
 
@@ -349,12 +381,22 @@ def main() -> None:
                         help="an EMPTY scratch database: postgresql+psycopg://…, or `local` for a private, durable "
                              "(fsync on) PostgreSQL cluster started from this machine's server binaries")
     args = parser.parse_args()
-    if args.postgres == "local":
-        with local_postgres() as url:
-            args.postgres = url
+    try:
+        if args.postgres == "local":
+            with local_postgres() as url:
+                args.postgres = url
+                run(args)
+        else:
             run(args)
-    else:
-        run(args)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise SystemExit(f"bench cloud FAILED: {exc.code}") from None
+        raise
+    except Exception as exc:  # a crash is a failed benchmark: say why, exit non-zero (the traceback above)
+        import traceback
+
+        traceback.print_exc()
+        raise SystemExit(f"bench cloud FAILED: {type(exc).__name__}: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -433,7 +475,7 @@ def run(args: argparse.Namespace) -> None:
                         workers.append(subprocess.Popen([exe(), "--json-logs", "--log-level", "WARNING",
                                                          "ingest-mqtt", "--config", str(config)], env=child_env(),
                                                         stdout=subprocess.DEVNULL, stderr=log))
-                    time.sleep(2.0)  # let the workers subscribe before anything is published
+                    wait_for_ingest_subscription(broker, mqtt_gws[0], 120)
                     mqtt_batches = {g: payloads(g, per_gateway, size) for g in mqtt_gws}
                     elapsed = mqtt_ingest(broker, database, mqtt_batches, dict.fromkeys(mqtt_gws, per_gateway * size))
                     print(f"MQTT ingest: {n / elapsed:,.0f} readings/s ({n:,} in {elapsed:.2f} s; "
@@ -462,6 +504,8 @@ def run(args: argparse.Namespace) -> None:
                 print("  service time p99 by path: " + ", ".join(
                     f"{path.split('?')[0]} {percentile(times, 99) * 1000:.1f} ms"
                     for path, times in sorted(SERVICE_TIMES.items(), key=lambda kv: -percentile(kv[1], 99))))
+                if errors:
+                    raise SystemExit(f"{errors} API requests failed during the measured run")
             finally:
                 for w in workers:
                     stop(w)

@@ -99,8 +99,8 @@ async def drain(broker: MosquittoBroker, box: Outbox, workdir: Path, n: int, con
     receiver.start()
     store = await CounterStore.open(workdir / "downlink.db")
     gate = CommandGate(store, {crypto.key_id(key): key.public_key()}, gateway=GATEWAY)
-    uplink = MqttUplink(MqttConfig(host=broker.host, port=broker.port), gateway=GATEWAY, verify_ack=gate.verify_ack,
-                        epoch=box.epoch)
+    uplink = MqttUplink(MqttConfig(host=broker.host, port=broker.port, insecure=True), gateway=GATEWAY,
+                        verify_ack=gate.verify_ack, epoch=box.epoch)
     sender = Sender(box, uplink, config)
     try:
         async with uplink:

@@ -91,7 +91,7 @@ class Timeline:
             if time.monotonic() - self.last_gas >= (1 if flagged else 5):
                 self.last_gas = time.monotonic()
                 gases = ", ".join(f"{g['gas']} {g['value']:g} {g['unit']}" for g in body["gases"])
-                say(f"gateway #{seq} gas {gases}", "detector det-1 over RS-485")
+                say(f"gateway #{seq} gas {gases}", "detector GD-SP1 over RS-485")
             return
         line = describe(seq, kind, body)
         if line is not None:

@@ -1,21 +1,26 @@
 """Alerts from ingested records: gateway alarms, detectors reporting calibration due, sessions run under a
-permit outside its work window. Called by the ingest path with records just stored (never twice)."""
+permit outside its work window, repeated refused unlocks at a padlock, readings from detectors the registry does
+not know. Called by the ingest path with records just stored (never twice)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.alerts.lifecycle import NewAlert, advance, by_source_key, open_alert
 from cloud.alerts.models import AlertKind, AlertState
+from cloud.alerts.settings import AlertSettings
+from cloud.devices.models import Detector, Padlock
+from cloud.ingest.models import UplinkRecord
 from cloud.ingest.spaces import SpaceResolver
 from cloud.live.intake import ENDED_STATES
 from cloud.permits.models import Permit
-from cloud.telemetry.sink import Origin, from_ms
-from protocols.uplink.records import AlarmRecord, SessionRecord, TelemetryRecord
+from cloud.registry.models import ConfinedSpace
+from cloud.telemetry.sink import GasValue, Origin, from_ms
+from protocols.uplink.records import AlarmRecord, LockAuditRecord, SessionRecord, TelemetryRecord
 
 CALIBRATION_FLAG = "calibration_due"
 # Alarm steps as alert states; "muted" and "mute_expired" change the siren, not the alert.
@@ -131,3 +136,85 @@ def check_permit_windows(db: Session, origin: Origin, records: Sequence[SessionR
         if alert is not None:
             changed.append(alert.id)
     return changed
+
+
+REFUSED_EVENT = "unlock_refused"  # protocols.padlock.events.EventKind.UNLOCK_REFUSED as the gateway names it
+UNKNOWN_DETECTOR_FLAG = "unknown_detector"
+
+
+def check_refused_unlocks(db: Session, origin: Origin, records: Sequence[LockAuditRecord], *, now: datetime,
+                          settings: AlertSettings) -> list[int]:
+    """``settings.refused_unlocks`` refused unlocks at one padlock within ``refused_unlocks_window_s`` (by the
+    times they happened, so a burst reported late still counts) raise one alert per padlock, open until a person
+    resolves it. Only a batch bringing a new refusal looks, through the partial index of audit records."""
+    window = timedelta(seconds=settings.refused_unlocks_window_s)
+    newest: dict[str, datetime] = {}
+    for record in records:
+        if record.body.event == REFUSED_EVENT:
+            at = from_ms(record.at_ms)
+            newest[record.body.lock_id] = max(at, newest.get(record.body.lock_id, at))
+    changed: list[int] = []
+    for lock_id, last in newest.items():
+        bodies = db.execute(select(UplinkRecord.body).where(
+            UplinkRecord.gateway_id == origin.gateway_id, UplinkRecord.kind == "lock_audit",
+            UplinkRecord.at > last - window, UplinkRecord.at <= last)).scalars()
+        refused = sum(1 for b in bodies if b and b.get("event") == REFUSED_EVENT and b.get("lock_id") == lock_id)
+        if refused < settings.refused_unlocks:
+            continue
+        padlock = db.execute(select(Padlock).where(Padlock.lock_id == lock_id,
+                                                   Padlock.enterprise_id == origin.enterprise_id)).scalar_one_or_none()
+        space = db.get(ConfinedSpace, padlock.space_id) if padlock is not None else None
+        name = padlock.label if padlock is not None else lock_id
+        alert = open_alert(db, NewAlert(
+            kind=AlertKind.REFUSED_UNLOCKS, cause=REFUSED_EVENT, level=1,
+            title=f"{refused} refused unlocks at padlock {name} within {int(window.total_seconds()) // 60} min"
+                  + (f" — {space.name}" if space is not None else ""),
+            enterprise_id=origin.enterprise_id,
+            source_key=f"{AlertKind.REFUSED_UNLOCKS.value}:{origin.gateway_id}:{lock_id}", raised_at=last,
+            space=space, gateway_id=origin.gateway_id,
+            data={"lock_id": lock_id, "refused": refused, "window_s": settings.refused_unlocks_window_s,
+                  "last_at": last.isoformat(), "registered": padlock is not None}), now=now)
+        if alert is not None:
+            changed.append(alert.id)
+    return changed
+
+
+def unknown_detectors(db: Session, origin: Origin, values: Sequence[GasValue], spaces: SpaceResolver) -> set[str]:
+    """Detector ids among ``values`` the registry does not know for the sender's enterprise: neither a detector
+    (by label) of the enterprise nor listed in the ``detector_ids`` of the space the reading names."""
+    ids = {v.detector_id for v in values}
+    registered = set(db.execute(select(Detector.label).where(Detector.enterprise_id == origin.enterprise_id,
+                                                             Detector.label.in_(ids))).scalars())
+    unknown: set[str] = set()
+    for v in values:
+        if v.detector_id in registered or v.detector_id in unknown:
+            continue
+        space = spaces.space(v.space_key)
+        if space is None or v.detector_id not in (space.detector_ids or []):
+            unknown.add(v.detector_id)
+    return unknown
+
+
+def flag_unknown_detectors(db: Session, origin: Origin, values: list[GasValue], spaces: SpaceResolver, *,
+                           now: datetime) -> tuple[list[GasValue], list[int]]:
+    """Readings of detectors the registry does not know are stored all the same (a reading is never dropped),
+    flagged ``unknown_detector``, and each such detector raises one alert (open until resolved)."""
+    unknown = unknown_detectors(db, origin, values, spaces)
+    if not unknown:
+        return values, []
+    flagged = [v._replace(flags=[*(v.flags or []), UNKNOWN_DETECTOR_FLAG]) if v.detector_id in unknown else v
+               for v in values]
+    changed: list[int] = []
+    for detector_id in sorted(unknown):
+        first = next(v for v in values if v.detector_id == detector_id)
+        space = spaces.space(first.space_key)
+        alert = open_alert(db, NewAlert(
+            kind=AlertKind.UNKNOWN_DETECTOR, cause=UNKNOWN_DETECTOR_FLAG, level=1,
+            title=f"readings from unregistered detector {detector_id} — {space.name if space else first.space_key}",
+            enterprise_id=origin.enterprise_id,
+            source_key=f"{AlertKind.UNKNOWN_DETECTOR.value}:{origin.gateway_id}:{detector_id}",
+            raised_at=from_ms(first.at_ms), space=space, space_key=first.space_key, gateway_id=origin.gateway_id,
+            detector_id=detector_id, data={"detector_id": detector_id, "space_key": first.space_key}), now=now)
+        if alert is not None:
+            changed.append(alert.id)
+    return flagged, changed

@@ -24,6 +24,8 @@ class AlertKind(StrEnum):
     CALIBRATION_OVERDUE = "calibration_overdue"
     SESSION_WITHOUT_GAS = "session_without_gas"
     PERMIT_OUTSIDE_WINDOW = "permit_outside_window"
+    REFUSED_UNLOCKS = "refused_unlocks"  # N refused unlocks at one padlock within M minutes
+    UNKNOWN_DETECTOR = "unknown_detector"  # readings from a detector id the registry does not know
 
 
 class AlertState(StrEnum):

@@ -1,7 +1,8 @@
 """Delivering alert events: a JSON POST to each configured webhook and a message on the alerts MQTT topic.
 
 Alert events are the outbox: written in the transaction that raised or moved the alert, delivered after the
-commit by whichever worker gets to them, marked delivered when every channel took them. Delivery is at least
+commit by the rules worker holding the lease (``cloud.alerts.worker``), marked delivered when every channel
+took them. Delivery is at least
 once (a crash between sending and marking sends again): receivers deduplicate by ``event_id``.
 
 On PostgreSQL a worker locks the events it delivers (``FOR UPDATE SKIP LOCKED``), so workers share the work;
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -91,9 +93,12 @@ class Notifier:
             stmt = stmt.with_for_update(of=AlertEvent, skip_locked=True)
         return [(e, a, d) for e, a, d in db.execute(stmt).all()]
 
-    def _deliver(self, rows: Sequence[tuple[AlertEvent, Alert, int]]) -> tuple[list[int], list[int]]:
+    def _deliver(self, rows: Sequence[tuple[AlertEvent, Alert, int]],
+                 deadline: float | None = None) -> tuple[list[int], list[int]]:
         done, failed = [], []
         for event, alert, district_id in rows:
+            if deadline is not None and time.monotonic() > deadline:
+                break  # the rest stay pending for the next run (the caller's lease may be running out)
             topic = alert_topic(self.settings.mqtt_topic_prefix, district_id, alert.enterprise_id)
             if self._send(event_payload(event, alert), topic):
                 done.append(event.id)
@@ -112,17 +117,18 @@ class Notifier:
         if failed:
             db.execute(update(AlertEvent).where(AlertEvent.id.in_(failed)).values(attempts=AlertEvent.attempts + 1))
 
-    def deliver_pending(self, database: Database) -> int:
-        """Deliver undelivered events (a batch); returns how many were completed."""
+    def deliver_pending(self, database: Database, *, deadline: float | None = None) -> int:
+        """Deliver undelivered events (a batch; none started after ``deadline``, a ``time.monotonic()`` value);
+        returns how many were completed."""
         if database.engine.dialect.name == "postgresql":
             with database.session(write=True) as db:
-                done, failed = self._deliver(self._pending(db, lock=True))
+                done, failed = self._deliver(self._pending(db, lock=True), deadline)
                 self._mark(db, done, failed)
                 db.commit()
             return len(done)
         with database.session(write=False) as db:
             rows = self._pending(db, lock=False)
-        done, failed = self._deliver(rows)
+        done, failed = self._deliver(rows, deadline)
         with database.session(write=True) as db:
             self._mark(db, done, failed)
             db.commit()

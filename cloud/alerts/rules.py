@@ -1,6 +1,8 @@
-"""Cloud rules evaluated periodically (by every ingest worker: the alerts' unique keys make that harmless):
-gateways gone silent, open sessions without gas data. Each rule raises what holds now and resolves what no
-longer holds. Rules fed by ingested records (calibration due, permit window) live in ``intake``."""
+"""Cloud rules evaluated periodically by the rules worker (``cloud.alerts.worker``, one at a time across
+processes; the alerts' unique keys would make a second one harmless anyway): gateways gone silent, open sessions
+without gas data, unknown detectors registered since. Each rule raises what holds now and resolves what no
+longer holds. Rules fed by ingested records (calibration due, permit window, refused unlocks, unknown detectors)
+live in ``intake``."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from cloud.alerts.lifecycle import SYSTEM, NewAlert, advance, open_alert
 from cloud.alerts.models import Alert, AlertKind, AlertState
 from cloud.alerts.settings import AlertSettings
-from cloud.devices.models import GATEWAY_ACTIVE, Gateway
+from cloud.devices.models import GATEWAY_ACTIVE, Detector, Gateway
 from cloud.live.models import LiveSession
 from cloud.registry.models import ConfinedSpace
 from cloud.telemetry.models import LatestReading
@@ -82,9 +84,23 @@ def sessions_without_gas(db: Session, *, now: datetime, settings: AlertSettings,
             run.resolved.append(alert.id)
 
 
+def detectors_registered(db: Session, *, now: datetime, run: RuleRun) -> None:
+    """An unknown-detector alert resolves once the registry knows the detector (a detector of the enterprise by
+    label, or in the detector_ids of the alert's space); a person may also resolve it."""
+    for alert in _open(db, AlertKind.UNKNOWN_DETECTOR):
+        detector_id = alert.detector_id or ""
+        known = db.execute(select(Detector.id).where(Detector.enterprise_id == alert.enterprise_id,
+                                                     Detector.label == detector_id).limit(1)).first() is not None
+        space = db.get(ConfinedSpace, alert.space_id) if alert.space_id is not None else None
+        if (known or (space is not None and detector_id in (space.detector_ids or []))) and \
+                advance(db, alert, AlertState.RESOLVED, at=now, by=SYSTEM, now=now):
+            run.resolved.append(alert.id)
+
+
 def evaluate(db: Session, *, now: datetime, settings: AlertSettings) -> RuleRun:
     """Run every periodic rule in ``db``'s transaction; the caller commits."""
     run = RuleRun(raised=[], resolved=[])
     gateways_offline(db, now=now, settings=settings, run=run)
     sessions_without_gas(db, now=now, settings=settings, run=run)
+    detectors_registered(db, now=now, run=run)
     return run

@@ -58,10 +58,12 @@ class AccessToken(Base):
 
 
 class LoginAttempt(Base):
-    """A failed login, kept in the database so the throttle holds across API workers."""
+    """A failed login, kept in the database so the throttle holds across API workers: counted per account
+    (``username``, for the growing delay) and per client address (``client``, for the per-address limit)."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_who", "username", "client", "at"),)
+    __table_args__ = (Index("ix_login_attempts_who", "username", "client", "at"),
+                      Index("ix_login_attempts_client", "client", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64))

@@ -19,10 +19,13 @@ UserManager = Annotated[Principal, allowed(Action.USER_MANAGE)]
 
 
 @router.post("/auth/login", tags=["auth"], response_model=TokenOut,
-             responses={429: {"model": ErrorBody, "description": "too many failed logins from this client"}})
+             responses={429: {"model": ErrorBody, "description": "failed logins: this account must wait (Retry-After), "
+                                                                 "or this address failed too often"},
+                        503: {"model": ErrorBody, "description": "every password-hash slot is busy: retry shortly"}})
 def login(body: LoginIn, db: DbSession, now: Now, settings: Settings, passwords: PasswordHashing,
           client: ClientAddress) -> TokenOut:
-    """Exchange a username and password for a bearer token (failed attempts are throttled)."""
+    """Exchange a username and password for a bearer token. Failed attempts are throttled: per account a growing
+    wait (never a lockout), per client address a limit; see docs/operations.md."""
     token, expires_at = service.login(db, username=body.username, password=body.password, client=client, now=now,
                                       passwords=passwords, settings=settings.auth)
     db.commit()

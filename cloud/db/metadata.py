@@ -15,6 +15,7 @@ def load_metadata() -> MetaData:
     import cloud.alerts.models
     import cloud.audit.models
     import cloud.auth.models
+    import cloud.db.lease
     import cloud.devices.models
     import cloud.downlink.models
     import cloud.ingest.models

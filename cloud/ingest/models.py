@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.db.base import Base, JsonDoc, UtcDateTime
@@ -34,10 +34,16 @@ class IngestStream(Base):
     last_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+LOCK_AUDIT_ONLY = "kind = 'lock_audit'"
+
+
 class UplinkRecord(Base):
     """One stored record. Telemetry keeps no body here: its values are in the telemetry sink."""
 
     __tablename__ = "uplink_records"
+    # A gateway's padlock audit records by time (the refused-unlocks rule): partial, so telemetry pays nothing.
+    __table_args__ = (Index("ix_uplink_records_lock_audit", "gateway_id", "at",
+                            postgresql_where=text(LOCK_AUDIT_ONLY), sqlite_where=text(LOCK_AUDIT_ONLY)),)
 
     gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     epoch: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

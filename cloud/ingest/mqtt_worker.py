@@ -6,8 +6,9 @@ never in arrival order, a shared subscription does not keep one gateway's order 
 signed ack on the gateway's ack topic, and only then sends the broker its PUBACK (manual acks). A worker killed
 at any point loses nothing: what it did not commit is not acknowledged, and the gateway sends it again.
 
-The worker holds no state between batches, so any number of them share the subscription. Between batches it
-also evaluates the alert rules and delivers pending alert notifications (every worker may: both are safe).
+The worker holds no state between batches, so any number of them share the subscription. The periodic alert
+rules and notification delivery are not its job: they run in the rules worker (``cloud.alerts.worker``), which
+every deployment runs, whichever door its gateways use.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy.exc import OperationalError
 
-from cloud.alerts.notify import Notifier
-from cloud.alerts.rules import evaluate
 from cloud.db.engine import Database
 from cloud.devices.models import GATEWAY_ACTIVE, Gateway
 from cloud.downlink.service import enqueue_command
@@ -68,6 +67,23 @@ def default_client_id(prefix: str) -> str:
     return f"{prefix}-{socket.gethostname()[:20]}-{os.getpid()}"
 
 
+def broker_client(settings: MqttSettings, *, client_id: str, manual_ack: bool = False) -> paho.Client:
+    """A paho client with the cloud services' broker identity of ``[ingest.mqtt]`` (password, TLS), unconnected."""
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5,
+                         manual_ack=manual_ack)
+    if settings.username is not None:
+        password = (Path(settings.password_file).read_text(encoding="utf-8").strip()
+                    if settings.password_file else None)
+        client.username_pw_set(settings.username, password)
+    if settings.tls is not None:
+        context = ssl.create_default_context(cafile=str(settings.tls.ca_file) if settings.tls.ca_file else None)
+        if settings.tls.cert_file is not None:
+            context.load_cert_chain(str(settings.tls.cert_file),
+                                    str(settings.tls.key_file) if settings.tls.key_file else None)
+        client.tls_set_context(context)
+    return client
+
+
 class Consumer:
     """The broker side: a paho client on the shared subscription whose network thread only queues deliveries.
 
@@ -78,18 +94,7 @@ class Consumer:
         self.settings = settings
         self.deliveries: queue.Queue[Delivery] = queue.Queue(queue_size)
         self.connected = threading.Event()
-        self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5,
-                                   manual_ack=True)
-        if settings.username is not None:
-            password = (Path(settings.password_file).read_text(encoding="utf-8").strip()
-                        if settings.password_file else None)
-            self._client.username_pw_set(settings.username, password)
-        if settings.tls is not None:
-            context = ssl.create_default_context(cafile=str(settings.tls.ca_file) if settings.tls.ca_file else None)
-            if settings.tls.cert_file is not None:
-                context.load_cert_chain(str(settings.tls.cert_file),
-                                        str(settings.tls.key_file) if settings.tls.key_file else None)
-            self._client.tls_set_context(context)
+        self._client = broker_client(settings, client_id=client_id, manual_ack=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -149,21 +154,15 @@ class IngestWorker:
         self.keystore = keystore
         self.consumer = consumer
         self.clock = clock
-        self.notifier = Notifier(settings.alerts, publish=consumer.publish)
         self.stored = 0  # records stored by this worker (diagnostics)
 
     # -- the loop ------------------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        next_housekeeping = time.monotonic()
         while not stop.is_set():
-            wait = max(0.0, min(0.5, next_housekeeping - time.monotonic()))
-            deliveries = self._take(wait)
+            deliveries = self._take(0.5)
             if deliveries:
                 self.process(deliveries)
-            if time.monotonic() >= next_housekeeping:
-                self.housekeeping()
-                next_housekeeping = time.monotonic() + self.settings.alerts.rules_interval_s
 
     def _take(self, timeout: float) -> list[Delivery]:
         try:
@@ -235,7 +234,7 @@ class IngestWorker:
             ack: Ack | None = None
             for envelope in envelopes:
                 result = ingest_batch(db, sender=sender_for(gateway, envelope), envelope=envelope, sink=self.sink,
-                                      now=now)
+                                      now=now, alerts=self.settings.alerts)
                 ack = result.ack
                 self.stored += result.stored
             assert ack is not None
@@ -244,16 +243,5 @@ class IngestWorker:
             db.commit()
         return signed
 
-    # -- between batches -----------------------------------------------------------------------------------
-
-    def housekeeping(self) -> None:
-        try:
-            with self.database.session(write=True) as db:
-                evaluate(db, now=self.clock(), settings=self.settings.alerts)
-                db.commit()
-            self.notifier.deliver_pending(self.database)
-        except Exception as exc:  # never let a rule or a webhook stop ingestion
-            log.exception("ingest_housekeeping_failed", error=str(exc))
-
     def close(self) -> None:
-        self.notifier.close()
+        """Nothing of its own to release (the consumer and the database belong to the caller)."""

@@ -69,7 +69,8 @@ def post_batch(gateway: AuthenticatedGateway, body: Annotated[bytes, Depends(raw
     if encoding not in ("gzip", "identity"):
         raise UnsupportedMediaType("Content-Encoding must be gzip or absent", field="content-encoding")
     envelope = decode_batch(body, gateway_id=gateway.id, max_bytes=settings.ingest.max_batch_bytes)
-    result = ingest_batch(db, sender=sender_for(gateway, envelope), envelope=envelope, sink=sink, now=now)
+    result = ingest_batch(db, sender=sender_for(gateway, envelope), envelope=envelope, sink=sink, now=now,
+                          alerts=settings.alerts)
     db.commit()
     return Response(content=encode_ack(result.ack), media_type=CONTENT_TYPE)
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cloud.alerts import intake as alert_intake
+from cloud.alerts.settings import AlertSettings
 from cloud.db.upsert import bulk_insert_ignoring_duplicates, driver_datetime, insert_ignoring_duplicates
 from cloud.devices.models import Gateway
 from cloud.ingest.models import UplinkRecord, UplinkSummary
@@ -26,7 +27,14 @@ from cloud.ingest.streams import lock_stream, recompute_watermark
 from cloud.live import intake as session_intake
 from cloud.telemetry.sink import Origin, TelemetrySink, flatten, from_ms, update_latest
 from protocols.uplink import Ack, Envelope, make_ack
-from protocols.uplink.records import AlarmRecord, Record, SessionRecord, SummaryRecord, TelemetryRecord
+from protocols.uplink.records import (
+    AlarmRecord,
+    LockAuditRecord,
+    Record,
+    SessionRecord,
+    SummaryRecord,
+    TelemetryRecord,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -51,9 +59,10 @@ class IngestResult:
 
 
 def ingest_batch(db: Session, *, sender: Sender, envelope: Envelope, sink: TelemetrySink,
-                 now: datetime) -> IngestResult:
+                 now: datetime, alerts: AlertSettings | None = None) -> IngestResult:
     """Store ``envelope`` (already decoded and bound to ``sender``) in ``db``'s transaction; the caller commits,
-    then sends the returned ack."""
+    then sends the returned ack. ``alerts``: the thresholds of the rules fed by records (defaults if None)."""
+    alerts = alerts or AlertSettings()
     if envelope.gateway != sender.gateway_id:  # the doors check this; a programming error if not
         raise ValueError("the envelope's gateway is not the sender")
     stream = lock_stream(db, gateway_id=sender.gateway_id, epoch=envelope.epoch,
@@ -77,7 +86,10 @@ def ingest_batch(db: Session, *, sender: Sender, envelope: Envelope, sink: Telem
     spaces = SpaceResolver(db, enterprise_id=sender.enterprise_id)
     telemetry = [r for r in fresh if isinstance(r, TelemetryRecord)]
     if telemetry:
-        values = flatten(telemetry, spaces)
+        # A detector the registry does not know: its readings are stored all the same, flagged, and alerted on.
+        values, unknown_alerts = alert_intake.flag_unknown_detectors(db, origin, flatten(telemetry, spaces), spaces,
+                                                                     now=now)
+        result.alert_ids += unknown_alerts
         sink.write(db, origin, values)
         update_latest(db, origin, values)
         result.readings = len(values)
@@ -85,6 +97,9 @@ def ingest_batch(db: Session, *, sender: Sender, envelope: Envelope, sink: Telem
     alarms = [r for r in fresh if isinstance(r, AlarmRecord)]
     if alarms:
         result.alert_ids += alert_intake.apply_alarms(db, origin, alarms, spaces, now=now)
+    audits = [r for r in fresh if isinstance(r, LockAuditRecord)]
+    if audits:
+        result.alert_ids += alert_intake.check_refused_unlocks(db, origin, audits, now=now, settings=alerts)
     sessions = [r for r in fresh if isinstance(r, SessionRecord)]
     if sessions:
         session_intake.apply_sessions(db, origin, sessions, spaces)

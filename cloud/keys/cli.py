@@ -1,13 +1,17 @@
-"""``safegrid-cloud keys init | rotate | list``: the cloud's signing keys and device CA, made on the machine."""
+"""``safegrid-cloud keys init | rotate | list | export-ca | export-crl``: the cloud's signing keys and device CA,
+made on the machine, and the two public files a broker or TLS terminator needs (no need to read the keyring)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from cloud.keys.service import init_keys, keys_dir, rotate
+from cloud.errors import CloudError
+from cloud.keys.service import Keyring, init_keys, keys_dir, rotate
 from cloud.keys.store import KeyFileError, keyring_path, read_key_file
 from cloud.settings import CloudSettings
 
@@ -45,6 +49,55 @@ def _list(args: argparse.Namespace, load: SettingsLoader) -> int:
     return 0
 
 
+PUBLIC_MODE = 0o644  # a certificate and a CRL are public; the broker's own user must read them
+
+
+def write_public_file(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path`` and rename it over: a reader (a broker reloading) sees old or new, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.chmod(PUBLIC_MODE)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _output(args: argparse.Namespace, data: bytes, what: str) -> int:
+    if args.out is None or args.out == "-":
+        sys.stdout.buffer.write(data)
+        return 0
+    try:
+        write_public_file(Path(args.out), data)
+    except OSError as exc:
+        print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {what} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _export_ca(args: argparse.Namespace, load: SettingsLoader) -> int:
+    keyring = Keyring(read_key_file(keyring_path(keys_dir(load(args).data_dir))))
+    return _output(args, keyring.ca_cert_pem, "the device CA certificate / 设备 CA 证书")
+
+
+def _export_crl(args: argparse.Namespace, load: SettingsLoader) -> int:
+    from cloud.db.engine import Database
+    from cloud.db.migrate import ensure_migrated
+    from cloud.devices.enrolment import certificate_revocation_list
+
+    settings = load(args)
+    keyring = Keyring(read_key_file(keyring_path(keys_dir(settings.data_dir))))
+    database = Database.from_url(settings.database_url(), busy_timeout_ms=settings.database.busy_timeout_ms)
+    try:
+        ensure_migrated(database.engine, migrate=False)
+        with database.session(write=False) as db:
+            crl = certificate_revocation_list(db, keyring=keyring, now=datetime.now(UTC))
+    finally:
+        database.dispose()
+    return _output(args, crl, "the device CA's revocation list / 设备证书吊销列表 (valid one day: refresh hourly)")
+
+
 def add_keys_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
                       load: SettingsLoader) -> None:
     keys = sub.add_parser("keys", help="the cloud's signing keys and device CA (stored 0600 in data_dir/keys)")
@@ -57,6 +110,9 @@ def add_keys_commands(sub: argparse._SubParsersAction, common: argparse.Argument
             except KeyFileError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return 1
+            except CloudError as exc:  # e.g. export-crl on a database that is not migrated
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 1
         return run
 
     keys_sub.add_parser("init", parents=[common], help="create the keys and the device CA (once)").set_defaults(
@@ -66,3 +122,13 @@ def add_keys_commands(sub: argparse._SubParsersAction, common: argparse.Argument
     rot.set_defaults(handler=handler(_rotate))
     keys_sub.add_parser("list", parents=[common], help="list the keys (kid, created, retired)").set_defaults(
         handler=handler(_list))
+    export_ca = keys_sub.add_parser("export-ca", parents=[common],
+                                    help="write the device CA certificate (PEM): the broker's cafile, the API's "
+                                         "client_ca_file")
+    export_ca.add_argument("--out", help="file to write (mode 644, replaced atomically); default stdout")
+    export_ca.set_defaults(handler=handler(_export_ca))
+    export_crl = keys_sub.add_parser("export-crl", parents=[common],
+                                     help="write the device CA's certificate revocation list (PEM, valid one day): "
+                                          "the broker's crlfile")
+    export_crl.add_argument("--out", help="file to write (mode 644, replaced atomically); default stdout")
+    export_crl.set_defaults(handler=handler(_export_crl))

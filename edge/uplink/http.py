@@ -54,6 +54,9 @@ class HttpUplink(Uplink):
     async def start(self) -> None:
         if self._client is not None:
             raise UplinkError("the HTTP uplink is already started")
+        if self.config.plaintext:
+            log.warning("uplink_plaintext", backend="http", base_url=self.config.base_url,
+                        detail="insecure = true: batches and the device token travel unencrypted")
         headers = {}
         if self.config.token_file is not None:
             headers["Authorization"] = f"Bearer {_read_token(self.config.token_file)}"

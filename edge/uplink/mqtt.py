@@ -98,8 +98,11 @@ class MqttUplink(Uplink):
         client = self._client
         offline = encode_status(make_status(self.gateway, online=False))
         client.will_set(self._status_topic, offline, qos=topics.QOS, retain=True)
-        tls = self.config.tls
-        if tls is not None:
+        tls = self.config.effective_tls
+        if tls is None:
+            log.warning("uplink_plaintext", backend="mqtt", host=self.config.host, port=self.config.port,
+                        detail="insecure = true: records and commands travel unencrypted")
+        else:
             client.tls_set(ca_certs=_path(tls.ca_file), certfile=_path(tls.cert_file), keyfile=_path(tls.key_file))
         client.max_inflight_messages_set(self.config.max_inflight_messages)
         client.on_connect = self._on_connect

@@ -45,3 +45,13 @@ def test_argon2_cost_has_a_floor(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(path, environ={})
     assert err.value.key == "auth.argon2_memory_kib"
+
+
+def test_trusted_proxies_must_be_addresses_or_networks(tmp_path: Path) -> None:
+    path = tmp_path / "cloud.toml"
+    path.write_text('[api]\ntrusted_proxies = ["10.0.0.0/24", "192.0.2.7", "lb.internal"]\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    assert err.value.key == "api.trusted_proxies" and "lb.internal" in str(err.value)
+    path.write_text('[api]\ntrusted_proxies = ["10.0.0.0/24", "192.0.2.7", "2001:db8::/32"]\n')
+    assert load_settings(path, environ={}).api.trusted_proxies == ["10.0.0.0/24", "192.0.2.7", "2001:db8::/32"]

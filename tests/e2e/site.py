@@ -130,7 +130,7 @@ serial = "{serial}"
 timeout_s = 0.3
 
 [[detectors]]
-id = "det-1"
+id = "GD-SP1"
 bus = "rs485"
 unit = 1
 space = "{self.space}"
@@ -179,11 +179,11 @@ console = {"true" if serve else "false"}
 
     def http_uplink(self) -> str:
         return (f'[uplink]\nbackend = "http"\n\n[uplink.http]\nbase_url = "{self.cloud.base_url}"\n'
-                f'token_file = "{self.root / "device.token"}"\npoll_interval_s = 0.3\n')
+                f'token_file = "{self.root / "device.token"}"\npoll_interval_s = 0.3\ninsecure = true\n')
 
     def mqtt_uplink(self, host: str, port: int) -> str:
-        """A private broker on loopback, plain TCP (TLS with the enrolled certificate is for real brokers)."""
-        return f'[uplink]\nbackend = "mqtt"\n\n[uplink.mqtt]\nhost = "{host}"\nport = {port}\n'
+        """A private broker on loopback, plain TCP, said so (TLS with the enrolled certificate is for real brokers)."""
+        return f'[uplink]\nbackend = "mqtt"\n\n[uplink.mqtt]\nhost = "{host}"\nport = {port}\ninsecure = true\n'
 
     # -- the permit ------------------------------------------------------------------------------------------
     async def apply_and_approve(self) -> dict[str, Any]:

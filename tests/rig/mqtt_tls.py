@@ -171,10 +171,8 @@ class SafegridBroker:
 
     host = "127.0.0.1"
 
-    def __init__(self, binary: str, *, crl: bool = False) -> None:
-        """``crl``: enable the shipped config's commented-out ``crlfile`` (an empty CRL until write_crl())."""
-        self.crl = crl
-        self.crl_path: Path | None = None  # the crlfile of the config, when ``crl``
+    def __init__(self, binary: str) -> None:
+        self.crl_path: Path | None = None  # the shipped config's crlfile (an empty CRL until write_crl())
         # Not pytest's tmp_path: that lives under a 0700 root-owned directory the mosquitto user cannot enter.
         self.root = Path(tempfile.mkdtemp(prefix="safegrid-mqtt-tls-"))
         try:
@@ -209,13 +207,12 @@ class SafegridBroker:
         text = _replace_line(text, GATEWAY_LISTENER, f"listener {self.gateway_port} {self.host}")
         text = _replace_line(text, SERVICE_LISTENER, f"listener {self.service_port} {self.host}")
         text = text.replace(SHIPPED_ETC, f"{etc}/")
-        if self.crl:
-            path = re.findall(r"^#crlfile\s+(\S+)$", text, flags=re.MULTILINE)
-            if len(path) != 1:
-                raise AssertionError(f"the shipped {SHIPPED_CONF.name} should have one '#crlfile' line")
-            self.crl_path = Path(path[0])
-            self.write_crl([])
-            text = _replace_line(text, f"#crlfile {path[0]}", f"crlfile {path[0]}")
+        # The shipped config enables the CRL: the rig writes an empty one (write_crl() changes it).
+        path = re.findall(r"^crlfile\s+(\S+)$", text, flags=re.MULTILINE)
+        if len(path) != 1:
+            raise AssertionError(f"the shipped {SHIPPED_CONF.name} should have one 'crlfile' line")
+        self.crl_path = Path(path[0])
+        self.write_crl([])
         for option, value in re.findall(rf"^({'|'.join(FILE_OPTIONS)})\s+(\S+)", text, flags=re.MULTILINE):
             if not Path(value).is_file():
                 raise AssertionError(f"the shipped config's {option} {value} is not a file this test makes")
@@ -229,7 +226,7 @@ class SafegridBroker:
     def write_crl(self, revoked: list[x509.Certificate], *, now: datetime | None = None) -> None:
         """The device CA's CRL as the cloud makes it (``/api/v1/ca/crl.pem``), issued at ``now``; valid 1 day."""
         if self.crl_path is None:
-            raise RuntimeError("this broker runs without a crlfile: SafegridBroker(..., crl=True)")
+            raise RuntimeError("the broker is not installed yet")
         now = now or self.pki.now
         self.crl_path.write_bytes(ca.build_crl([(cert.serial_number, now) for cert in revoked],
                                                ca_key_pem=self.pki.device_ca_key_pem,
@@ -273,8 +270,8 @@ class SafegridBroker:
 
 
 @contextlib.contextmanager
-def safegrid_broker(binary: str, *, crl: bool = False) -> Iterator[SafegridBroker]:
-    broker = SafegridBroker(binary, crl=crl)
+def safegrid_broker(binary: str) -> Iterator[SafegridBroker]:
+    broker = SafegridBroker(binary)
     try:
         broker.start()
         yield broker

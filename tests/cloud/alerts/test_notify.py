@@ -101,7 +101,7 @@ def test_events_go_to_webhooks_and_the_mqtt_topic_once(database: Database, world
     host, port = webhook.server_address[:2]
     settings = AlertSettings(webhooks=[WebhookSettings(url=f"http://{host}:{port}/hook", secret_file=secret),
                                        WebhookSettings(url=f"http://{host}:{port}/plain")],
-                             max_delivery_attempts=3)
+                             max_delivery_attempts=3, mqtt_notify=True)
     subscriber = Subscriber(mosquitto, f"{settings.mqtt_topic_prefix}/{world['D1']}/+")
     publisher = Publisher(mosquitto)
     notifier = Notifier(settings, publish=publisher)

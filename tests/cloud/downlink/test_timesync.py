@@ -366,8 +366,8 @@ async def test_a_gateway_reporting_an_untrusted_clock_gets_a_time_over_mqtt_at_o
 
     trusted = {"now": False}
     stop = threading.Event()
-    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, keepalive_s=5, reconnect_initial_s=0.05,
-                        reconnect_max_s=0.5)
+    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, insecure=True, keepalive_s=5,
+                        reconnect_initial_s=0.05, reconnect_max_s=0.5)
     try:
         with MqttPublisher(BrokerSettings(host=mosquitto.host, port=mosquitto.port, client_id="pub-ask"),
                            on_status=on_status) as pub:

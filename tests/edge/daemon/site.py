@@ -143,6 +143,7 @@ backend = "mqtt"
 [uplink.mqtt]
 host = "{host}"
 port = {port}
+insecure = true
 keepalive_s = 5
 reconnect_initial_s = 0.1
 reconnect_max_s = 1.0

@@ -25,7 +25,7 @@ async def test_forged_replayed_misdirected_and_expired_commands_never_reach_the_
     store = await CounterStore.open(tmp_path / "downlink.db")
     outbox = await Outbox.open(tmp_path / "outbox.db")
     gate = CommandGate(store, CLOUD_KEYS, gateway=GATEWAY)
-    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, reconnect_initial_s=0.05)
+    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, insecure=True, reconnect_initial_s=0.05)
     uplink = MqttUplink(config, gateway=GATEWAY, verify_ack=gate.verify_ack)
     downlink = Downlink(uplink, gate, report=outbox_reporter(outbox))
     handled: list[Command] = []

@@ -99,7 +99,8 @@ async def test_batches_over_http_are_acked_retried_and_deleted(cloud: TinyCloud,
                                                                gate: CommandGate) -> None:
     base_url = await cloud.start()
     cloud.fail_next = 1  # the store is briefly unavailable: 503, retried with backoff
-    config = UplinkConfig(backend=UplinkKind.HTTP, http=HttpConfig(base_url=base_url, poll_interval_s=60),
+    config = UplinkConfig(backend=UplinkKind.HTTP,
+                          http=HttpConfig(base_url=base_url, insecure=True, poll_interval_s=60),
                           batch=BatchConfig(max_records=100, max_linger_s=0.01, compress=True,
                                             backoff_initial_s=0.05))
     uplink = open_uplink(config, gateway=GATEWAY, epoch=outbox.epoch, verify_ack=gate.verify_ack,
@@ -127,7 +128,7 @@ async def test_commands_are_polled_verified_and_dispatched(cloud: TinyCloud, gat
     cloud.commands = [(1, alarm_ack(1, gateway=GATEWAY, key=seeded_key("uplink-test-cloud"), alarm_id="a-1")),
                       (2, alarm_ack(2, gateway=GATEWAY, key=seeded_key("not-the-cloud"), alarm_id="forged")),
                       (3, alarm_ack(3, gateway=GATEWAY, key=seeded_key("uplink-test-cloud"), alarm_id="a-3"))]
-    uplink = HttpUplink(HttpConfig(base_url=base_url, poll_interval_s=0.05), gateway=GATEWAY,
+    uplink = HttpUplink(HttpConfig(base_url=base_url, insecure=True, poll_interval_s=0.05), gateway=GATEWAY,
                         last_down_counter=lambda: gate.store.last("down"))
     handled: list[Command] = []
 
@@ -153,7 +154,7 @@ async def test_the_poll_asks_for_the_time_only_while_untrusted(cloud: TinyCloud,
     gateway that trusts its clock must not ask, or the cloud would sign for nothing."""
     base_url = await cloud.start()
     trusted = False
-    uplink = HttpUplink(HttpConfig(base_url=base_url, poll_interval_s=0.05), gateway=GATEWAY,
+    uplink = HttpUplink(HttpConfig(base_url=base_url, insecure=True, poll_interval_s=0.05), gateway=GATEWAY,
                         last_down_counter=lambda: gate.store.last("down"), clock_trusted=lambda: trusted)
 
     def polls() -> list[dict[str, list[str]]]:
@@ -171,7 +172,7 @@ async def test_the_poll_asks_for_the_time_only_while_untrusted(cloud: TinyCloud,
 
 async def test_a_poll_without_a_clock_source_never_asks(cloud: TinyCloud, gate: CommandGate) -> None:
     base_url = await cloud.start()
-    uplink = HttpUplink(HttpConfig(base_url=base_url, poll_interval_s=0.05), gateway=GATEWAY,
+    uplink = HttpUplink(HttpConfig(base_url=base_url, insecure=True, poll_interval_s=0.05), gateway=GATEWAY,
                         last_down_counter=lambda: gate.store.last("down"))
     async with uplink:
         await eventually(lambda: sum(method == "GET" for method, _t, _h in cloud.requests) >= 2, 15)

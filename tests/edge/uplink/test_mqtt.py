@@ -29,7 +29,7 @@ FAST = BatchConfig(max_records=100, max_linger_s=0.02, ack_timeout_s=2.0, window
 
 
 def mqtt_config(broker: MosquittoBroker) -> MqttConfig:
-    return MqttConfig(host=broker.host, port=broker.port, keepalive_s=5, reconnect_initial_s=0.05,
+    return MqttConfig(host=broker.host, port=broker.port, insecure=True, keepalive_s=5, reconnect_initial_s=0.05,
                       reconnect_max_s=0.5)
 
 
