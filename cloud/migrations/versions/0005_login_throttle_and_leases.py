@@ -2,8 +2,8 @@
 notification worker runs exactly once across processes), and a partial index of padlock audit records by time
 (the refused-unlocks rule).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004_revocation_scope
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004_revocation_scope"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
