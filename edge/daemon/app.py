@@ -393,16 +393,16 @@ class Daemon:
 
     def _store_fault(self, store: str, fault: str | None) -> None:
         """A store became faulty (``fault`` says how) or recovered (None): health now, the alarm in a step."""
+        changed = (fault is None) == (store in self.store_faults)
         if fault is None:
-            if self.store_faults.pop(store, None) is None:
-                return
+            self.store_faults.pop(store, None)
         else:
-            if store not in self.store_faults:
+            if changed:
                 log.error("storage fault", store=store, error=fault)
             self.store_faults[store] = fault
         detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.store_faults.items()))
         self.health.report("storage", not self.store_faults, detail or "ok")
-        if self._storage_wake is not None:
+        if changed and self._storage_wake is not None:  # the same fault again is retried on the check interval
             self._storage_wake.set()
 
     def _records_stored(self) -> None:
@@ -615,6 +615,8 @@ class Daemon:
                        "pending": self.outbox.count if self.outbox else None,
                        "held_in_memory": self.outbox.queued if self.outbox else None},
             "storage": dict(self.store_faults),
+            "detectors": {did: {"polls": d.poller.cycles, "comm_fault": d.comm_fault}
+                          for did, d in self.detectors.items()},
             "spaces": {sid: {"phase": r.session.phase.value, "session_id": r.session_id,
                              "entrants": sorted(r.session.entrants), "deadline": r.session.deadline,
                              "permit": r.session.permit.permit_id if r.session.permit else None}
