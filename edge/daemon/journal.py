@@ -64,12 +64,15 @@ class Journal:
         self.chain_dropped = 0
         self._chain_lock = asyncio.Lock()
         self._unsettled: list[tuple[Staged, list[tuple[str, int, dict[str, Any]]]]] = []
+        self._outbox_failing = asyncio.Event()  # set while the outbox reports a fault: nobody waits on it then
         outbox.on_fault = self._outbox_fault
 
     def _outbox_fault(self, fault: str | None) -> None:
         if fault is None:
+            self._outbox_failing.clear()
             log.info("storage recovered", store="outbox", queued=self.outbox.queued)
         else:
+            self._outbox_failing.set()
             log.error("storage fault", store="outbox", error=fault, queued=self.outbox.queued)
         if self.on_fault is not None:
             self.on_fault("outbox", fault)
@@ -91,11 +94,33 @@ class Journal:
         to be failing (its records wait in memory). Returns whether they are on disk."""
         pending = [f for f in staged.futures if not f.done()]
         if pending and self.outbox.fault is None:
-            await asyncio.wait(pending, timeout=SETTLE_S)
+            await self._until_stored_or_failing(pending)
         stored = all(f.done() and not f.cancelled() and f.exception() is None for f in staged.futures)
         if stored and staged.futures and self.on_stored is not None:
             self.on_stored()
         return stored
+
+    async def _until_stored_or_failing(self, pending: list[asyncio.Future[int]]) -> None:
+        """Wait until every future in ``pending`` is done, the outbox reports a fault, or SETTLE_S has passed
+        (the futures themselves are never cancelled: they belong to the outbox)."""
+        all_done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        left = len(pending)
+
+        def one_done(_future: asyncio.Future[int]) -> None:
+            nonlocal left
+            left -= 1
+            if left == 0 and not all_done.done():
+                all_done.set_result(None)
+
+        for future in pending:
+            future.add_done_callback(one_done)
+        failing = asyncio.ensure_future(self._outbox_failing.wait())
+        try:
+            await asyncio.wait([all_done, failing], timeout=SETTLE_S, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            failing.cancel()
+            for future in pending:
+                future.remove_done_callback(one_done)
 
     async def chain(self, staged: Staged) -> None:
         """Append ``staged``'s records to the ledger once they are in the outbox (held until then, in order)."""
