@@ -241,8 +241,9 @@ def check_order(records: list[Record]) -> list[int]:
     order = [first(records, "session", state="authorized"), first(records, "session", state="tested"), opened,
              first(records, "session", state="in_work"), first(records, "event", type="entrant_in"),
              first(records, "alarm", cause="gas_level2", state="raised"),
-             first(records, "event", type="alarm_ack_held"),
-             first(records, "alarm", cause="gas_level2", state="acknowledged", by="att1"),
+             first(records, "event", type="command_result", kind="alarm_ack", result="gas_present"),
+             first(records, "alarm", cause="gas_level2", state="cleared"),
+             first(records, "alarm", cause="gas_level2", state="acknowledged", by="local_input"),
              first(records, "lock_audit", event="closed"), first(records, "session", state="closed")]
     if order != sorted(order):
         raise SliceFailed(f"the operation's records are out of order: {order}")
