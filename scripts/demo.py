@@ -69,7 +69,7 @@ def describe(seq: int, kind: str, body: dict[str, Any]) -> tuple[str, str] | Non
     if kind == "lock_audit":
         return f"gateway #{seq} padlock entry {body['lock_seq']}: {body['event']}", "fetched by radio, chain verified"
     if kind == "event" and body["type"] in ("attestation_issued", "command_result", "entrant_in", "entrant_out",
-                                           "alarm_ack_held", "fan_started"):
+                                           "fan_started"):
         until = data.get("valid_until")
         detail = {"command_result": f"{data.get('kind')} → {data.get('result')}",
                   "attestation_issued": f"valid until {time.strftime('%H:%M:%S', time.localtime(until))}"

@@ -1,9 +1,11 @@
 """Latching alarms: raise → (acknowledge) → clear, every step kept as an event with who, when and why.
 
 An alarm stays open until its condition has cleared *and* a person has acknowledged it, in either order. A
-level-2 gas alarm cannot be acknowledged while the gas is still out of range. A mute silences the siren for a
-while and expires by itself (the expiry is an event too). The open set can be snapshotted and restored after a
-restart. Mute expiry uses monotonic seconds; events are stamped with wall seconds.
+level-2 gas alarm cannot be acknowledged while the gas is still out of range: the acknowledgement is refused
+(code ``gas_present``), never held for later — once the gas has cleared a person acknowledges, wherever they
+are. A mute silences the siren for a while and expires by itself (the expiry is an event too). The open set
+can be snapshotted and restored after a restart. Mute expiry uses monotonic seconds; events are stamped
+with wall seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class AlarmKind(StrEnum):
     ENTRANT_LIMIT_EXCEEDED = "entrant_limit_exceeded"
     TAMPER = "tamper"
     LOW_BATTERY = "low_battery"
+    GATEWAY_FAULT = "gateway_fault"  # the gateway itself cannot work as it should (subject: what, e.g. "storage")
 
 
 # Kinds whose acknowledgement waits until the condition has cleared: the danger must be gone first.
@@ -41,7 +44,13 @@ MAX_MUTE_S = 600.0  # a mute longer than this would hide an alarm for too long; 
 
 
 class AlarmError(Exception):
-    """An operation on an alarm that is refused (unknown id, level-2 still out of range, …); ``str`` says why."""
+    """An operation on an alarm that is refused; ``str`` says why, ``code`` which rule refused it:
+    ``unknown_alarm`` (no open alarm with that id), ``gas_present`` (a level-2 gas alarm while the gas is still
+    out of range), ``bad_mute`` (a mute outside 0–MAX_MUTE_S)."""
+
+    def __init__(self, message: str, code: str = "unknown_alarm") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +126,7 @@ class AlarmSet:
         for alarm in self._alarms.values():
             if alarm.id == alarm_id:
                 return alarm
-        raise AlarmError(f"no open alarm {alarm_id}")
+        raise AlarmError(f"no open alarm {alarm_id}", "unknown_alarm")
 
     def set_condition(self, key: AlarmKey, active: bool, reason: str, now: Now) -> list[AlarmEvent]:
         """Tell the set whether ``key``'s condition holds; raises, reactivates, clears or closes as needed."""
@@ -163,7 +172,8 @@ class AlarmSet:
         if alarm.acknowledged:
             return []
         if alarm.key.kind in ACK_NEEDS_CLEAR and alarm.active:
-            raise AlarmError(f"alarm {alarm_id} ({alarm.key.kind}) cannot be acknowledged while {alarm.reason}")
+            raise AlarmError(f"气体仍超标，不能确认 / gas still present: alarm {alarm_id} ({alarm.key.kind}) can be "
+                             f"acknowledged once the gas is back in range ({alarm.reason})", "gas_present")
         closed = not alarm.active
         if closed:
             del self._alarms[alarm.key]
@@ -178,7 +188,7 @@ class AlarmSet:
     def mute(self, alarm_id: int, by: str, now: Now, seconds: float) -> list[AlarmEvent]:
         """Silence alarm ``alarm_id``'s siren for ``seconds`` (at most :data:`MAX_MUTE_S`); it expires by itself."""
         if not 0 < seconds <= MAX_MUTE_S:
-            raise AlarmError(f"a mute lasts 0–{MAX_MUTE_S:g} s")
+            raise AlarmError(f"a mute lasts 0–{MAX_MUTE_S:g} s", "bad_mute")
         alarm = self._by_id(alarm_id)
         if alarm.acknowledged:
             return []

@@ -1,12 +1,15 @@
-"""Carrying out what the safety core decided, in a fixed order: records first, then effects.
+"""Carrying out what the safety core decided, in a fixed order: local outputs first, then records, then the rest.
 
-1. Every action that leaves a record (alarm steps, session steps, evacuations, notices, attestations, deferred
-   pushes) is numbered in the outbox, in the order the core returned them, and the step waits until they are
-   on disk together with the records of the input that caused them.
-2. The persisted state is saved (a deadline set by this step survives a crash from here on).
-3. Outputs are set (siren, beacon, fan: non-blocking, the output module's task writes the coils), padlock
-   pushes are signed and handed on, the attendant is told.
-4. The records are chained into the tamper-evident ledger.
+1. Local safety outputs and the attendant: siren, beacon and fan are set (non-blocking: the output module's task
+   writes the coils), evacuation orders and notices are announced. Nothing here waits on storage, a lock or the
+   network, so a failing disk can never keep the siren off.
+2. Every action that leaves a record (alarm steps, session steps, evacuations, notices, attestations, deferred
+   pushes) is numbered in the outbox after the input's own records, in the order the core returned them, and
+   the step waits briefly for the commit (:meth:`~edge.daemon.journal.Journal.settle`: never while the disk is
+   known to fail — the records wait in memory).
+3. The persisted state is saved (a deadline set by this step survives a crash from here on).
+4. Padlock pushes are signed and handed on (after their records: what the cloud is told comes first).
+5. The records are chained into the tamper-evident ledger.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from edge.core.session_io import (
 )
 from edge.daemon import records
 from edge.daemon.alarm_log import log_alarm_events
-from edge.daemon.journal import Journal, Staged
+from edge.daemon.journal import Journal
 from edge.daemon.outputs import OutputModuleLink
 from edge.daemon.padlocks import PushPort, push_kind, sign_attestation
 from edge.daemon.spaces import SpaceRunner
@@ -87,23 +90,21 @@ class ActionExecutor:
         return out
 
     async def execute(self, runner: SpaceRunner, actions: Sequence[Action], now: Now,
-                      first: Staged | None = None) -> None:
-        """Run one core step's actions; ``first`` are the records of the input that caused them."""
-        at_ms = now.wall * 1000
-        staged = self.journal.stage(self.records_of(runner, actions), at_ms)
+                      own: Sequence[records.Record] = ()) -> None:
+        """Run one core step's actions; ``own`` are the records of the input that caused them."""
+        for action in actions:
+            self._drive(runner, action)
+        log_alarm_events(actions, session_id=runner.session_id)  # the operator's log: after the outputs, before disk
+        staged = self.journal.stage([*own, *self.records_of(runner, actions)], now.wall * 1000)
         runner.session_ended()
-        if first is not None:
-            await self.journal.durable(first)
-        await self.journal.durable(staged)
+        await self.journal.settle(staged)
         self.save_state()
         for action in actions:
-            await self._effect(runner, action)
-        log_alarm_events(actions, session_id=runner.session_id)  # the operator's log, after the outputs
-        if first is not None:
-            await self.journal.chain(first)
+            await self._relay(action)
         await self.journal.chain(staged)
 
-    async def _effect(self, runner: SpaceRunner, action: Action) -> None:
+    def _drive(self, runner: SpaceRunner, action: Action) -> None:
+        """A local output or an announcement: at once, whatever the disk, the lock or the network do."""
         module = self.outputs.get(runner.id)
         if isinstance(action, DriveSiren | DriveBeacon):
             if module is not None:
@@ -114,7 +115,14 @@ class ActionExecutor:
         elif isinstance(action, SessionChanged):
             if action.phase == "closed" and module is not None and not self._hazard(runner):
                 module.want(runner.id, "fan", False, runner.config.fan_channel)
-        elif isinstance(action, PushAttestation):
+        elif isinstance(action, Evacuate):
+            self._announce(runner.id, "evacuate", "; ".join(action.reasons))
+        elif isinstance(action, Notify):
+            self._announce(runner.id, "notice", action.message)
+
+    async def _relay(self, action: Action) -> None:
+        """A padlock push, once its record is staged (pushes never wait for the radio either)."""
+        if isinstance(action, PushAttestation):
             signed = sign_attestation(action.decision, self.key)
             for lock in sorted(action.lock_ids):
                 await self._push(lock, "gas_attestation", signed)
@@ -122,10 +130,8 @@ class ActionExecutor:
             blob = self.held_blobs.get(action.what)
             if blob is not None:
                 await self._push(action.lock_id, push_kind(action.what), blob)
-        elif isinstance(action, Evacuate):
-            self._announce(runner.id, "evacuate", "; ".join(action.reasons))
-        elif isinstance(action, Notify):
-            self._announce(runner.id, "notice", action.message)
+            else:
+                log.error("padlock push lost: nothing held to send", lock=action.lock_id, what=action.what)
 
     def _hazard(self, runner: SpaceRunner) -> bool:
         state = runner.last_state
@@ -141,5 +147,8 @@ class ActionExecutor:
     def _announce(self, space: str, kind: str, message: str) -> None:
         log.warning("attendant", space=space, kind=kind, message=message)
         if self.announce is not None:
-            self.announce(space, kind, message)
+            try:
+                self.announce(space, kind, message)
+            except Exception:  # the attendant's terminal failing must not stop the step (the log line stands)
+                log.exception("attendant announcement failed", space=space, kind=kind)
 

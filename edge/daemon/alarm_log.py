@@ -57,8 +57,3 @@ def log_alarm_events(actions: Iterable[object], *, session_id: str | None = None
         if isinstance(action, RecordAlarm):
             log_alarm_event(action.event, session_id=session_id)
 
-
-def log_ack_held(alarm_id: int, space: str, by: str) -> None:
-    """An acknowledgement from afar held until the gas is back in range (applied then, logged then too)."""
-    log.info("alarm acknowledgement held", alarm_id=alarm_id, space=space, by=by,
-             reason="a level-2 gas alarm is acknowledged once the gas is back in range")

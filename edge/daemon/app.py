@@ -1,15 +1,24 @@
 """The gateway daemon: wires drivers, the safety core, the journal and the cloud link, and runs them as owned tasks.
 
-Every input — a poll, a padlock event, a cloud command, an attendant's input, the clock — is one *step*: under
-one lock, the input's own records are numbered in the outbox, the space's session handles it with the time
-passed in, and :class:`~edge.daemon.actions.ActionExecutor` carries out the result (records durable first, then
-the persisted state, then outputs, then the ledger). Steps of all spaces are serialized: the core is fast and
-the order of the records is the order of the decisions.
+Every input — a poll, a padlock event, a cloud command, an attendant's input, a storage fault, the clock — is one
+*step* of :class:`~edge.daemon.steps.StepEngine`: under one lock the space's session handles it with the time
+passed in, and :class:`~edge.daemon.actions.ActionExecutor` carries out the result — local outputs (siren,
+beacon, fan, announcements) first, then the records, the persisted state, padlock pushes and the ledger.
+Acknowledging and muting go through :class:`~edge.daemon.desk.AlarmDesk`; every signed cloud command, from the
+uplink or relayed through the console, through one :class:`~edge.downlink.CommandDispatcher`.
 
-On start the persisted state is restored — latched alarms, sessions and their deadlines; a deadline missed
-while the daemon was down fires at once. Tasks (each named and owned): one poller per detector, one per output
-module, ``core-tick`` (timers, staleness, mutes), ``ledger-summary``, the console, the uplink sender and the
-downlink when configured, the systemd watchdog. ``READY=1`` goes to systemd once all of them run.
+A failing disk (full, I/O error, read-only, a corrupt database) never stops the safety loop: records wait in
+memory (bounded, see ``edge.outbox``), the ``storage`` health component goes critical (``/healthz`` 503), and a
+``gateway_fault`` alarm is raised in every space — siren and beacon, an attendant announcement, and the alarm's
+record reaches the cloud once storage and the link allow. When storage recovers the held records are written
+in order and the alarm clears (latched until a person acknowledges it).
+
+On start the persisted state is restored — latched alarms, sessions and their deadlines, padlock pushes held
+for a session to close; a deadline missed while the daemon was down fires at once. Essential tasks run
+supervised (:class:`~edge.tasks.Supervised`: restarted with back-off, a task that keeps dying withholds the
+watchdog): one poller per detector, one per output module, ``core-tick`` (timers, staleness, mutes),
+``storage-watch``, ``ledger-summary``, the uplink sender; the console, the downlink and the systemd watchdog run
+beside them. ``READY=1`` goes to systemd once all of them run.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +34,23 @@ import structlog
 
 from edge.clocktrust import ClockKeeper
 from edge.config import EdgeConfig, trusted_keys
-from edge.core.alarms import ACK_NEEDS_CLEAR, AlarmError, AlarmSet
+from edge.core.alarms import AlarmKey, AlarmKind, AlarmSet
 from edge.core.clock import Now
 from edge.core.gas_alarms import held_gas_levels
-from edge.core.session_io import EntrantIn, EntrantOut, EntryConfirmed, RecordAlarm, SessionInput, Tick
+from edge.core.session_io import (
+    EntrantIn,
+    EntrantOut,
+    EntryConfirmed,
+    Notify,
+    PadlockPushRequested,
+    RecordAlarm,
+    SessionInput,
+    Tick,
+)
 from edge.daemon import records
 from edge.daemon.actions import ActionExecutor, Announce
-from edge.daemon.alarm_log import log_ack_held
 from edge.daemon.commands import CloudCommands
+from edge.daemon.desk import AlarmDesk
 from edge.daemon.detectors import DetectorLink
 from edge.daemon.journal import Journal
 from edge.daemon.keyfile import load_gateway_key
@@ -40,21 +58,24 @@ from edge.daemon.outputs import OutputModuleLink
 from edge.daemon.padlocks import AuditIntake, HeldPushes, PushPort, session_inputs
 from edge.daemon.spaces import SpaceRunner, restore_exposure, save_exposure
 from edge.daemon.state import StateFile
+from edge.daemon.steps import Decision, StepEngine
 from edge.drivers.modbus import ModbusBus, SerialLine, TcpEndpoint
 from edge.drivers.modbus.poller import PollResult
-from edge.errors import EdgeError
 from edge.ledger import Ledger
 from edge.ops import Health, Notifier, OpsServer, Registry, WatchdogPinger, watchdog_interval
 from edge.outbox import Outbox
-from edge.tasks import OwnedTask
+from edge.tasks import Supervised
 from protocols.commands import DOWN_CHANNEL
 from protocols.gasprofile import DetectorProfile, DetectorSnapshot, OutputModuleProfile, load_profile
-from protocols.uplink.fields import b64url_encode
+from protocols.uplink.fields import b64url_decode, b64url_encode
 from safegrid import __version__
 
 log = structlog.get_logger(__name__)
 
 RecordHook = Callable[[int, str, dict[str, Any]], None]
+
+STORAGE_SUBJECT = "storage"
+STORAGE_CHECK_S = 1.0  # while a store is faulty: how often held records are tried again
 
 
 def _link_of(bus: Any) -> SerialLine | TcpEndpoint:
@@ -81,6 +102,8 @@ class Daemon:
         self.notifier = notifier or Notifier.from_environment()
         self.health = Health()
         self.metrics = Registry()
+        # Revocation and trust lists held for the padlocks (persisted in the state file: a push deferred until a
+        # session closes must survive a restart). Keyed by a string, so a scope can join the key later.
         self.held_blobs: dict[str, bytes] = {}
         self.spaces: dict[str, SpaceRunner] = {}
         self.detectors: dict[str, DetectorLink] = {}
@@ -88,19 +111,22 @@ class Daemon:
         self.audit = AuditIntake(config.padlocks)
         self.alarms = AlarmSet()
         self.commands = CloudCommands(self)
-        self._lock = asyncio.Lock()
         self._buses: list[ModbusBus] = []
-        self._tasks = {name: OwnedTask(name) for name in ("core-tick", "ledger-summary")}
-        self._critical: list[asyncio.Task[Any]] = []
+        self._tasks: dict[str, Supervised] = {}
         self._started = False
         self._warned: dict[str, frozenset[str]] = {}
+        self.store_faults: dict[str, str] = {}  # store ("outbox", "ledger", "state") → what is wrong with it
+        self._storage_wake: asyncio.Event | None = None
         self.outbox: Outbox | None = None
         self.ledger: Ledger | None = None
         self.journal: Journal | None = None
         self.executor: ActionExecutor | None = None
+        self.engine: StepEngine | None = None
+        self._desk: AlarmDesk | None = None
         self.state = StateFile(self.state_dir / "state.json")
         self.exposure_file = self.state_dir / "exposure.json"  # STEL/TWA windows: see spaces.save_exposure
         self.gate: Any = None
+        self.dispatcher: Any = None  # edge.downlink.CommandDispatcher, once the cloud's keys are configured
         self._counters: Any = None
         self.uplink: Any = None
         self.sender: Any = None
@@ -109,7 +135,6 @@ class Daemon:
         self.ops: OpsServer | None = None
         self.pinger: WatchdogPinger | None = None
         self.radio: Any = None  # edge.daemon.ble.PadlockRadio, when a padlock has a radio backend
-        self.held_acks: dict[int, str] = {}  # alarm id → who acknowledged from afar while the gas was still out
         self._records_total = self.metrics.counter("safegrid_edge_records_total", "Records stored, by kind", ["kind"])
         self._polls_total = self.metrics.counter("safegrid_edge_polls_total", "Detector polls, by outcome",
                                                  ["detector", "outcome"])
@@ -129,7 +154,11 @@ class Daemon:
         self.outbox = await Outbox.open(self.state_dir / "outbox.db", epoch=cfg.gateway.epoch, cap=cfg.outbox.cap,
                                         span=cfg.outbox.span)
         self.ledger = await Ledger.open(self.state_dir / "ledger.db")
-        self.journal = Journal(self.outbox, self.ledger, on_stored=self._records_stored, on_record=self._on_record)
+        self.health.register("storage", critical=True, watchdog=False)  # see edge.ops.health: a restart frees no disk
+        self.health.report("storage", True, "ok")
+        self._storage_wake = asyncio.Event()
+        self.journal = Journal(self.outbox, self.ledger, on_stored=self._records_stored, on_record=self._on_record,
+                               on_fault=self._store_fault)
         await self.clock_keeper.refresh()
         self.clock_keeper.start()
         now = self.now()
@@ -154,6 +183,8 @@ class Daemon:
         self.executor = ActionExecutor(self.journal, outputs=outputs, pushes=self.pushes, key=key,
                                        save_state=self._save_state, announce=self.announce,
                                        held_blobs=self.held_blobs)
+        self.engine = StepEngine(self.spaces, self.executor, self.now)
+        self._desk = AlarmDesk(self.alarms, self.engine, self.announce)
         self._key = key
         self.health.register("core", critical=True, max_age_s=max(10.0, 10 * cfg.core.tick_s))
         self.metrics.gauge("safegrid_edge_alarms_open", "Latched alarms", []).set_function(
@@ -165,13 +196,14 @@ class Daemon:
         await self._startup_records(now, saved is not None, restored_actions)
         await self._start_cloud()
         for module in self.output_modules.values():
-            module.start()
+            self._supervise(f"outputs-{module.id}", module.run)
         for detector in self.detectors.values():
-            detector.start()
+            self._supervise(f"poller-{detector.id}", detector.poller.run)
         if self.radio is not None:
             await self.radio.start()
-        self._critical.append(self._tasks["core-tick"].start(self._tick_loop))
-        self._tasks["ledger-summary"].start(self._ledger_loop)
+        self._supervise("core-tick", self._tick_loop)
+        self._supervise("storage-watch", self._storage_loop)
+        self._supervise("ledger-summary", self._ledger_loop)
         if cfg.ops.console:
             from edge.daemon.console import Console
 
@@ -189,8 +221,17 @@ class Daemon:
         log.info("gateway started", gateway=self.gateway, spaces=len(self.spaces), detectors=len(self.detectors),
                  restored=saved is not None)
 
+    def _supervise(self, name: str, factory: Callable[[], Awaitable[Any]]) -> None:
+        """Run ``factory()`` as an essential task: restarted whenever it dies, critical health when it keeps dying."""
+        self.health.register(f"task:{name}", critical=True)
+        task = Supervised(name, factory,  # type: ignore[arg-type]
+                          report=lambda n, ok, detail: self.health.report(f"task:{n}", ok, detail))
+        self._tasks[name] = task
+        task.start()
+
     def _restore(self, saved: dict[str, Any] | None, now: Now) -> dict[str, list[Any]]:
-        """Latched alarms, sessions and chain cursors from the state file; the actions restoring them caused."""
+        """Latched alarms, sessions, chain cursors and held pushes from the state file; the actions restoring them
+        caused."""
         if saved is None:
             return {}
         self.alarms, alarm_events = AlarmSet.restore(saved["alarms"], now)
@@ -209,34 +250,41 @@ class Daemon:
             self.spaces[space.id] = runner
             out[space.id] = actions
         self.audit.restore(saved.get("locks", {}))
-        # An attendant's acknowledgement held for a gas to clear outlives a restart, as the alarm itself does.
-        self.held_acks = {int(alarm_id): str(by) for alarm_id, by in saved.get("held_acks", {}).items()}
+        for what, blob in saved.get("held_pushes", {}).items():
+            self.held_blobs[str(what)] = b64url_decode(blob, field="held_pushes")
+        # Older versions held a remote acknowledgement of a level-2 gas alarm and applied it when the gas cleared;
+        # such an acknowledgement is no longer applied without a person: dropped, the alarm stays latched.
+        for alarm_id, by in saved.get("held_acks", {}).items():
+            log.warning("held acknowledgement dropped", alarm_id=alarm_id, by=by,
+                        reason="a level-2 gas alarm is acknowledged by a person once the gas is back in range")
         return out
 
     async def _startup_records(self, now: Now, restored: bool, actions: dict[str, list[Any]]) -> None:
-        assert self.journal is not None and self.executor is not None
         opened = [r.id for r in self.spaces.values() if r.session.is_open]
-        started = records.event("gateway_started", software=f"safegrid-edge {__version__}", restored=restored,
-                                open_sessions=opened)
-        async with self._lock:
-            first = self.journal.stage([started], now.wall * 1000)
-            for space, runner in self.spaces.items():
-                more = list(actions.get(space, []))
-                more += runner.session.handle(runner.gas_update(now), now)  # outputs to a known state at once
-                await self.executor.execute(runner, more, now, first)
-                first = None
-            self._save_state()
+        started = [records.event("gateway_started", software=f"safegrid-edge {__version__}", restored=restored,
+                                 open_sessions=opened)]
+        for space in self.spaces:
+            def decide(runner: SpaceRunner, now: Now, own: list[Any] = started) -> Decision:
+                # The restored actions, and the outputs driven to a known state at once.
+                return own, [*actions.get(runner.id, []), *runner.session.handle(runner.gas_update(now), now)]
+
+            await self._step(space, decide)
+            started = []
+        self._save_state()
 
     async def _start_cloud(self) -> None:
         cfg = self.config
         if cfg.cloud is None:
             return
-        from edge.downlink import CommandGate, CounterStore
+        from edge.downlink import CommandDispatcher, CommandGate, CounterStore
 
         self._counters = await CounterStore.open(self.state_dir / "counters.db")
         self.gate = CommandGate(self._counters, trusted_keys(cfg.cloud.command_keys), gateway=self.gateway,
                                 clock_ms=self.clock_keeper.trusted_ms,
                                 on_expired_time=self.clock_keeper.distrust_unless_ntp)
+        self.dispatcher = CommandDispatcher(self.gate, report=self._report_command)
+        for kind, handler in self.commands.handlers().items():
+            self.dispatcher.register(kind, handler)
         if cfg.uplink is None:
             return
         from edge.downlink import Downlink
@@ -250,10 +298,8 @@ class Daemon:
                                   clock_trusted=lambda: self.clock_keeper.trusted_ms() is not None)
         await self.uplink.start()
         self.sender = Sender(self.outbox, self.uplink, cfg.uplink.batch)
-        self.sender.start()
-        self.downlink = Downlink(self.uplink, self.gate, report=self._report_command)
-        for kind, handler in self.commands.handlers().items():
-            self.downlink.register(kind, handler)
+        self._supervise("uplink-sender", self.sender.run)
+        self.downlink = Downlink(self.uplink, dispatcher=self.dispatcher)
         self.downlink.start()
 
     def _open_radio(self, key: Any) -> None:
@@ -269,69 +315,94 @@ class Daemon:
         self.pushes = self.radio
 
     async def stop(self) -> None:
-        """Stop every task, save the state, close the stores. Safe to call twice."""
+        """Stop every task, save the state, close the stores. Safe to call twice, and bounded even when the disk
+        fails: every part is stopped whatever the one before it did (an unclosed database would keep the process
+        from exiting)."""
+        async def quietly(what: str, step: Awaitable[Any]) -> None:
+            try:
+                await step
+            except Exception:
+                log.exception("stop step failed", step=what)
+
         self.notifier.stopping("stopping")
         if self.pinger is not None:
-            await self.pinger.stop()
+            await quietly("watchdog", self.pinger.stop())
         if self.radio is not None:  # first: its watchers hand entries to the journal
-            await self.radio.stop()
+            await quietly("radio", self.radio.stop())
             self.pushes, self.radio = self.radio.fallback, None
         for closer in (self.console, self.ops):
             if closer is not None:
-                await closer.close()
+                await quietly("console/ops", closer.close())
         self.console = self.ops = None
-        for task in self._tasks.values():
-            await task.stop()
-        for detector in self.detectors.values():
-            await detector.stop()
-        for module in self.output_modules.values():
-            await module.stop()
         if self.downlink is not None:
-            await self.downlink.stop()
+            await quietly("downlink", self.downlink.stop())
+        for name, task in self._tasks.items():
+            await quietly(name, task.stop())
+        self._tasks = {}
         if self.sender is not None:
-            await self.sender.stop()
+            self.sender.rewind()
         if self.uplink is not None:
-            await self.uplink.close()
+            await quietly("uplink", self.uplink.close())
         self.downlink = self.sender = self.uplink = None
-        await self.clock_keeper.stop()
+        await quietly("clock", self.clock_keeper.stop())
         for bus in self._buses:
-            await bus.close()
+            await quietly(f"bus {bus.name}", bus.close())
         self._buses = []
         if self._started:
             self._save_state()
             save_exposure(self.exposure_file, self.spaces, self.now())
+        if self.journal is not None:
+            await quietly("ledger backlog", self.journal.retry())
         if self.outbox is not None:
-            await self.outbox.close()
+            await quietly("outbox", self.outbox.close())
+        if self.journal is not None:
+            await quietly("ledger backlog", self.journal.retry())  # entries whose records the close committed
+            if self.journal.backlog:
+                log.error("ledger entries lost on stop", count=len(self.journal.backlog))
         if self.ledger is not None:
-            await self.ledger.close()
+            await quietly("ledger", self.ledger.close())
         if self._counters is not None:
-            await self._counters.close()
+            await quietly("counters", self._counters.close())
         self.outbox = self.ledger = self._counters = None
         self._started = False
         log.info("gateway stopped", gateway=self.gateway)
 
     async def run(self, stop: asyncio.Event) -> int:
-        """Run until ``stop`` is set (0) or a critical task dies (1: systemd restarts the daemon)."""
-        waiter = asyncio.ensure_future(stop.wait())
-        try:
-            done, _ = await asyncio.wait([waiter, *self._critical], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
-        failed = [t for t in done if t is not waiter]
-        for task in failed:
-            exc = task.exception() if not task.cancelled() else None
-            log.error("critical task ended", task=task.get_name(), error=repr(exc))
-        return 1 if failed else 0
+        """Run until ``stop`` is set (0). A task that keeps dying withholds the watchdog (systemd restarts us)."""
+        await stop.wait()
+        broken = [name for name, task in self._tasks.items() if task.broken]
+        if broken:
+            log.error("stopping with broken tasks", tasks=broken)
+        return 1 if broken else 0
 
     # -- state ----------------------------------------------------------------------------------------------
 
     def _save_state(self) -> None:
-        self.state.save({"alarms": self.alarms.snapshot(),
-                         "spaces": {sid: r.snapshot() for sid, r in self.spaces.items()},
-                         "locks": self.audit.cursors(),
-                         "held_acks": {str(alarm_id): by for alarm_id, by in self.held_acks.items()}})
+        """The state file; a failure is a storage fault (the step goes on: outputs and records do not wait)."""
+        try:
+            self.state.save({"alarms": self.alarms.snapshot(),
+                             "spaces": {sid: r.snapshot() for sid, r in self.spaces.items()},
+                             "locks": self.audit.cursors(),
+                             "held_pushes": {what: b64url_encode(blob) for what, blob in self.held_blobs.items()}})
+        except Exception as exc:
+            self._store_fault("state", f"{type(exc).__name__}: {exc}")
+            return
+        if "state" in self.store_faults:
+            self._store_fault("state", None)
+
+    def _store_fault(self, store: str, fault: str | None) -> None:
+        """A store became faulty (``fault`` says how) or recovered (None): health now, the alarm in a step."""
+        changed = (fault is None) == (store in self.store_faults)
+        if fault is None:
+            self.store_faults.pop(store, None)
+        else:
+            if changed:
+                log.error("storage fault", store=store, error=fault)
+            self.store_faults[store] = fault
+        detail = "; ".join(f"{k}: {v}" for k, v in sorted(self.store_faults.items()))
+        self.health.report("storage", not self.store_faults, detail or "ok")
+        if changed and self._storage_wake is not None:  # the same fault again is retried on the check interval
+            self._storage_wake.set()
 
     def _records_stored(self) -> None:
         if self.sender is not None:
@@ -344,33 +415,41 @@ class Daemon:
 
     # -- steps ------------------------------------------------------------------------------------------------
 
+    async def _step(self, space: str, decide: Callable[[SpaceRunner, Now], Decision]) -> None:
+        assert self.engine is not None
+        await self.engine.step(space, decide)
+
     async def step(self, space: str, inputs: Sequence[SessionInput], *,
                    record: Sequence[records.Record] = ()) -> None:
         """Handle ``inputs`` in ``space``'s session; ``record`` are the input's own records (stored first)."""
-        assert self.journal is not None and self.executor is not None
-        runner = self.spaces[space]
-        async with self._lock:
-            now = self.now()
-            first = self.journal.stage(record, now.wall * 1000)
-            actions = [a for event in inputs for a in runner.session.handle(event, now)]
-            await self.executor.execute(runner, actions, now, first)
+        assert self.engine is not None
+        await self.engine.inputs(space, inputs, record)
+
+    def has_space(self, space: str) -> bool:
+        return space in self.spaces
+
+    @property
+    def desk(self) -> AlarmDesk:
+        assert self._desk is not None, "the daemon is not started"
+        return self._desk
 
     async def _on_poll(self, link: DetectorLink, result: PollResult[DetectorSnapshot]) -> None:
-        assert self.journal is not None and self.executor is not None
         self._polls_total.inc(detector=link.id, outcome="ok" if result.value is not None else "failed")
         self.health.report(f"detector:{link.id}", *link.condition(result))
-        runner = self.spaces[link.space]
-        async with self._lock:
-            now = self.now()
+
+        def decide(runner: SpaceRunner, now: Now) -> Decision:
             own: list[records.Record] = []
             if result.value is not None:
                 own.append(records.telemetry(link.space, link.id, result.value))
             own += link.condition_events(result)  # comm-fault, heartbeat frozen, fault, recovered: once each
             own += self._setpoint_warnings(link, runner)
             runner.observe(link.readings(result, now.mono))
-            first = self.journal.stage(own, now.wall * 1000)
-            actions = runner.session.handle(runner.gas_update(now), now)
-            await self.executor.execute(runner, actions, now, first)
+            return own, runner.session.handle(runner.gas_update(now), now)
+
+        try:
+            await self._step(link.space, decide)
+        except Exception:  # a bug in one poll's handling must not end the poller: the next poll tries again
+            log.exception("poll handling failed", detector=link.id)
 
     def _setpoint_warnings(self, link: DetectorLink, runner: SpaceRunner) -> list[records.Record]:
         cfg = runner.config
@@ -384,17 +463,43 @@ class Daemon:
 
     async def _tick_loop(self) -> None:
         interval = self.config.core.tick_s
+        assert self.engine is not None
         while True:
             for space in list(self.spaces):
-                runner = self.spaces[space]
-                assert self.executor is not None
-                async with self._lock:
-                    now = self.now()
-                    actions = runner.session.handle(runner.gas_update(now), now)
-                    await self.executor.execute(runner, actions, now)
-            await self._apply_held_acks()
+                await self.engine.evaluate(space)
             self.health.report("core", True, "ticking")
             await asyncio.sleep(interval)
+
+    async def _storage_loop(self) -> None:
+        """Raise or clear the ``gateway_fault`` alarm as the stores fail or recover, and retry what is held."""
+        assert self._storage_wake is not None and self.journal is not None
+        raised: str | None = None  # the reason the alarm's condition was last set with
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._storage_wake.wait(), STORAGE_CHECK_S)
+            self._storage_wake.clear()
+            if self.journal.backlog or "ledger" in self.store_faults:
+                await self.journal.retry()
+            if "state" in self.store_faults:
+                self._save_state()
+            reason = "; ".join(f"{k}: {v}" for k, v in sorted(self.store_faults.items())) or None
+            if (reason is None) != (raised is None):
+                for space in list(self.spaces):
+                    await self._step(space, self._storage_decision(reason))
+                raised = reason
+
+    @staticmethod
+    def _storage_decision(reason: str | None) -> Callable[[SpaceRunner, Now], Decision]:
+        def decide(runner: SpaceRunner, now: Now) -> Decision:
+            key = AlarmKey(AlarmKind.GATEWAY_FAULT, runner.id, STORAGE_SUBJECT)
+            why = f"网关存储故障 / gateway storage fault: {reason}" if reason else "storage recovered"
+            events = runner.session.alarms.set_condition(key, reason is not None, records.text(why), now)
+            actions: list[Any] = [RecordAlarm(e) for e in events]
+            if reason is not None and events:
+                actions.append(Notify(runner.id, "网关存储故障：记录暂存内存，监测与报警照常 / gateway storage fault: "
+                                                 "records held in memory, monitoring and alarms go on"))
+            return [], actions + runner.session.handle(Tick(), now)
+        return decide
 
     async def _ledger_loop(self) -> None:
         interval = self.config.core.ledger_summary_s
@@ -453,64 +558,14 @@ class Daemon:
                              **{k: records.text(v) for k, v in data.items()})
 
     async def acknowledge(self, alarm_id: int, by: str) -> None:
-        """Acknowledge a latched alarm; AlarmError if refused (unknown, or a level-2 gas still out of range)."""
-        await self._alarm_op(alarm_id, lambda now: self.alarms.acknowledge(alarm_id, by, now))
-
-    async def acknowledge_when_clear(self, alarm_id: int, by: str) -> bool:
-        """A remote acknowledgement (the attendant through the cloud): applied now, or — for an alarm that may
-        be acknowledged only once its condition cleared (a level-2 gas) — held and applied when it clears.
-        Returns whether it was applied now; AlarmError when it is refused for any other reason."""
-        try:
-            await self.acknowledge(alarm_id, by)
-            return True
-        except AlarmError:
-            alarm = next((a for a in self.alarms.open_alarms() if a.id == alarm_id), None)
-            if alarm is None or not alarm.active or alarm.key.kind not in ACK_NEEDS_CLEAR:
-                raise
-        self.held_acks[alarm_id] = by
-        self._save_state()
-        log_ack_held(alarm_id, alarm.key.space, by)
-        assert self.journal is not None
-        await self.journal.write([records.event("alarm_ack_held", space=alarm.key.space, alarm_id=alarm_id,
-                                                by=records.text(by))], self.now().wall * 1000)
-        return False
-
-    async def _apply_held_acks(self) -> None:
-        for alarm_id, by in list(self.held_acks.items()):
-            alarm = next((a for a in self.alarms.open_alarms() if a.id == alarm_id), None)
-            if alarm is None or alarm.acknowledged:
-                del self.held_acks[alarm_id]
-                self._save_state()
-            elif not alarm.active:
-                with contextlib.suppress(AlarmError):  # raced with another acknowledgement
-                    await self.acknowledge(alarm_id, by)
-                del self.held_acks[alarm_id]
-                self._save_state()
+        """Acknowledge a latched alarm (the desk's rules); AlarmError with its code when refused."""
+        await self.desk.acknowledge(alarm_id, by)
 
     async def mute(self, alarm_id: int, by: str, seconds: float) -> None:
-        await self._alarm_op(alarm_id, lambda now: self.alarms.mute(alarm_id, by, now, seconds))
-
-    async def _alarm_op(self, alarm_id: int, op: Callable[[Now], list[Any]]) -> None:
-        assert self.journal is not None and self.executor is not None
-        async with self._lock:
-            now = self.now()
-            space = next((a.key.space for a in self.alarms.open_alarms() if a.id == alarm_id), None)
-            events = op(now)  # raises AlarmError before anything is recorded
-            if space is None:
-                return
-            runner = self.spaces[space]
-            actions = [RecordAlarm(e) for e in events] + runner.session.handle(Tick(), now)
-            await self.executor.execute(runner, actions, now)
+        await self.desk.mute(alarm_id, by, seconds)
 
     async def acknowledge_space(self, space: str, by: str) -> list[str]:
-        """Acknowledge every open alarm of ``space`` that may be; returns why the others were refused."""
-        refused = []
-        for alarm in [a for a in self.alarms.open_alarms() if a.key.space == space and not a.acknowledged]:
-            try:
-                await self.acknowledge(alarm.id, by)
-            except AlarmError as exc:
-                refused.append(str(exc))
-        return refused
+        return await self.desk.acknowledge_space(space, by)
 
     async def _on_input(self, module: OutputModuleLink, name: str) -> None:
         """A local input of an output module: the acknowledge button acknowledges its spaces' alarms."""
@@ -518,38 +573,36 @@ class Daemon:
         if channel.kind != "acknowledge":
             return
         for space in [s.id for s in self.config.spaces if s.output_module == module.id]:
-            refused = await self.acknowledge_space(space, "local_input")
-            for reason in refused:
-                if self.announce is not None:
-                    self.announce(space, "notice", f"acknowledge refused: {reason}")
+            await self.desk.button(space)
+
+    def cloud_time(self, time_ms: int, delay_bound_ms: float) -> None:
+        self.clock_keeper.cloud_time(time_ms, delay_bound_ms=delay_bound_ms)
+
+    def padlock_ids(self) -> list[str]:
+        return [lock.id for lock in self.config.padlocks]
+
+    async def hold_push(self, blob: bytes, keys: Mapping[str, str]) -> None:
+        """Keep a revocation or trust list (persisted) under ``keys`` (padlock id → held-push key) and ask each of
+        those padlocks' sessions to send it."""
+        for what in set(keys.values()):
+            self.held_blobs[what] = blob
+        self._save_state()
+        for lock in self.config.padlocks:
+            if lock.id in keys:
+                await self.step(lock.space, [PadlockPushRequested(lock.id, keys[lock.id])])
 
     async def submit_command(self, data: bytes) -> str:
-        """A signed cloud command that came another way than the uplink (console, relay): same gate, same
-        handlers. Returns "applied" or the code it was refused or failed with."""
-        from edge.downlink import CommandRejected
-
-        if self.downlink is not None:
-            return str(await self.downlink.handle(data))
-        if self.gate is None:
+        """A signed cloud command that came another way than the uplink (console, relay): the same dispatcher.
+        Returns "applied" or the code it was refused or failed with."""
+        if self.dispatcher is None:
             return "no_cloud_keys"
-        try:
-            command = await self.gate.accept(data, DOWN_CHANNEL)
-        except CommandRejected as exc:
-            return exc.code
-        handler = self.commands.handlers().get(command.kind)
-        result = "unsupported"
-        if handler is not None:
-            try:
-                await handler(command)
-                result = "applied"
-            except EdgeError as exc:
-                result = exc.code
-        await self._report_command(command.counter, command.kind, result)
-        return result
+        return str(await self.dispatcher.handle(data))
 
-    async def _report_command(self, counter: int, kind: str, result: str) -> None:
+    async def _report_command(self, counter: int, kind: str, result: str, verified: bool = True) -> None:
+        from edge.downlink import result_body
+
         assert self.journal is not None
-        await self.journal.write([records.event("command_result", counter=counter, kind=kind, result=result)],
+        await self.journal.write([records.event("command_result", **result_body(counter, kind, result, verified))],
                                  self.now().wall * 1000)
 
     # -- views ----------------------------------------------------------------------------------------------
@@ -559,7 +612,11 @@ class Daemon:
             "gateway": self.gateway,
             "clock_trusted": self.clock_keeper.trusted_ms() is not None,
             "outbox": {"last_seq": self.outbox.last_seq if self.outbox else None,
-                       "pending": self.outbox.count if self.outbox else None},
+                       "pending": self.outbox.count if self.outbox else None,
+                       "held_in_memory": self.outbox.queued if self.outbox else None},
+            "storage": dict(self.store_faults),
+            "detectors": {did: {"polls": d.poller.cycles, "comm_fault": d.comm_fault}
+                          for did, d in self.detectors.items()},
             "spaces": {sid: {"phase": r.session.phase.value, "session_id": r.session_id,
                              "entrants": sorted(r.session.entrants), "deadline": r.session.deadline,
                              "permit": r.session.permit.permit_id if r.session.permit else None}

@@ -1,31 +1,30 @@
 """What the daemon does with each verified cloud command (the gate in ``edge.downlink`` has checked it).
 
 ``permit_issued`` and ``permit_revoked`` become session inputs of the permit's space; ``alarm_ack`` acknowledges
-a latched alarm for the named attendant (a level-2 gas alarm once the gas is back in range); ``time`` makes the
-clock trusted; ``revocation_list`` and ``trust_list_update`` are pushed to the padlocks — deferred on a padlock
-whose session is open, so nothing the cloud sends can bar the way out of people inside. A revocation list is held
-per padlock it names (its scope is in the signed list: one space, its locks) and pushed only to those, so a
+a latched alarm for the named attendant by the alarm desk's rules (a level-2 gas alarm is refused with
+``gas_present`` while the gas is out of range — nothing is held for later); ``time`` makes the clock trusted;
+``revocation_list`` and ``trust_list_update`` are kept (persisted) and pushed to the padlocks — deferred on a
+padlock whose session is open, so nothing the cloud sends can bar the way out of people inside. A revocation list is
+held per padlock it names (its scope is in the signed list: one space, its locks) and pushed only to those, so a
 gateway serving two spaces never hands one space's list to the other's padlocks. A refusal raises
-:class:`~edge.errors.EdgeError` with a code, which the downlink reports to the cloud as the command's result.
+:class:`~edge.errors.EdgeError` with a code (protocols/uplink.md 5.3), which the dispatcher reports to the cloud
+as the command's result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from edge.core.alarms import AlarmError
-from edge.core.session_io import PadlockPushRequested, Permit, PermitPushed, PermitRevoked
+from edge.core.session_io import Permit, PermitPushed, PermitRevoked
 from edge.daemon.padlocks import held_push_key
+from edge.daemon.ports import CommandPort
 from edge.errors import EdgeError
 from protocols.commands import AlarmAck, Command, PermitIssued, RevocationList, TimeSet, TrustListUpdate
 from protocols.commands import PermitRevoked as PermitRevokedCommand
 from protocols.errors import TokenError
 from protocols.revocation import decode_revocation_list
 from protocols.uplink.fields import b64url_decode
-
-if TYPE_CHECKING:
-    from edge.daemon.app import Daemon
 
 Handler = Callable[[Command], Awaitable[None]]
 
@@ -39,10 +38,10 @@ def permit_of(command: PermitIssued) -> Permit:
 
 
 class CloudCommands:
-    """The handlers, by command kind, for :class:`edge.downlink.Downlink` and the local console alike."""
+    """The handlers, by command kind, for the one command dispatcher (the downlink and the console alike)."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, gateway: CommandPort) -> None:
+        self.gateway = gateway
 
     def handlers(self) -> dict[str, Handler]:
         return {"permit_issued": self.permit_issued, "permit_revoked": self.permit_revoked,
@@ -50,37 +49,37 @@ class CloudCommands:
                 "trust_list_update": self.padlock_push}
 
     def _space(self, space_id: str) -> str:
-        if space_id not in self.daemon.spaces:
+        if not self.gateway.has_space(space_id):
             raise EdgeError(f"space {space_id} is not on this gateway", code="unknown_space", field="space_id")
         return space_id
 
     async def permit_issued(self, command: Command) -> None:
         assert isinstance(command, PermitIssued)
         permit = permit_of(command)
-        await self.daemon.step(self._space(permit.space), [PermitPushed(permit)])
+        await self.gateway.step(self._space(permit.space), [PermitPushed(permit)])
 
     async def permit_revoked(self, command: Command) -> None:
         assert isinstance(command, PermitRevokedCommand)
         claims = command.body.claims
-        await self.daemon.step(self._space(claims.space_id),
+        await self.gateway.step(self._space(claims.space_id),
                                [PermitRevoked(claims.permit_id, command.body.reason or "")])
 
     async def alarm_ack(self, command: Command) -> None:
         assert isinstance(command, AlarmAck)
+        text = command.body.alarm_id
+        # Alarm ids are decimal strings ("17"); any other shape names no alarm of this gateway either.
+        if not (text.isascii() and text.isdecimal()):
+            raise EdgeError(f"no open alarm {text}", code="unknown_alarm", field="alarm_id")
         try:
-            alarm_id = int(command.body.alarm_id)
-        except ValueError:
-            raise EdgeError(f"no alarm {command.body.alarm_id}", code="unknown_alarm", field="alarm_id") from None
-        try:
-            await self.daemon.acknowledge_when_clear(alarm_id, command.body.by)  # a level-2 gas: once it is back
+            await self.gateway.desk.acknowledge(int(text), command.body.by)
         except AlarmError as exc:
-            raise EdgeError(str(exc), code="refused", field="alarm_id") from None
+            raise EdgeError(str(exc), code=exc.code, field="alarm_id") from None
 
     async def time(self, command: Command) -> None:
         assert isinstance(command, TimeSet)
         # The command was signed at most its lifetime before it arrived: that bounds the delivery delay.
         lifetime = command.expires_at_ms - command.issued_at_ms
-        self.daemon.clock_keeper.cloud_time(command.body.time_ms, delay_bound_ms=float(lifetime))
+        self.gateway.cloud_time(command.body.time_ms, float(lifetime))
 
     async def padlock_push(self, command: Command) -> None:
         if isinstance(command, RevocationList):
@@ -90,13 +89,10 @@ class CloudCommands:
             except TokenError as exc:
                 raise EdgeError(f"the revocation list does not decode: {exc}", code="malformed",
                                 field="revocation_list") from None
-            targets = [(lock, held_push_key("revocation_list", lock.id)) for lock in self.daemon.config.padlocks
-                       if lock.id in addressed]
+            keys = {lock: held_push_key("revocation_list", lock) for lock in self.gateway.padlock_ids()
+                    if lock in addressed}
         else:
             assert isinstance(command, TrustListUpdate)
             signed = b64url_decode(command.body.trust_list)
-            targets = [(lock, "trust_list") for lock in self.daemon.config.padlocks]
-        for _lock, what in targets:
-            self.daemon.held_blobs[what] = signed
-        for lock, what in targets:
-            await self.daemon.step(lock.space, [PadlockPushRequested(lock.id, what)])
+            keys = dict.fromkeys(self.gateway.padlock_ids(), "trust_list")
+        await self.gateway.hold_push(signed, keys)

@@ -65,7 +65,7 @@ class OutputModuleLink:
         return out
 
     def start(self) -> None:
-        self._task.start(self._run)
+        self._task.start(self.run)
 
     async def stop(self) -> None:
         await self._task.stop()
@@ -99,7 +99,8 @@ class OutputModuleLink:
             if on and not was and self._on_input is not None:
                 await self._on_input(self, name)
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """Drive the module forever (:meth:`start` runs it as an owned task; the daemon runs it supervised)."""
         cfg = self.config
         next_refresh = next_watchdog = next_inputs = 0.0
         while True:

@@ -1,4 +1,6 @@
-"""The daemon's persisted state: sessions (with their deadlines), latched alarms and padlock chain cursors.
+"""The daemon's persisted state: sessions (with their deadlines and deferred padlock pushes), latched alarms,
+padlock chain cursors, and the revocation and trust lists held for those deferred pushes (``held_pushes``: kind →
+base64url of the signed bytes, so a push deferred until a session closes survives a restart).
 
 One small JSON file, replaced atomically (written, fsynced, renamed) whenever it changes, so after a crash or a
 power cut it holds either the previous state or the new one. Records live in the outbox; this file holds only

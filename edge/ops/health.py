@@ -4,7 +4,9 @@ Each component reports ok or not with a short detail. A *critical* component (th
 writer) is one whose failure a restart can cure: the watchdog is withheld while one is down, or when it has not
 reported within its ``max_age_s`` (a task that silently stopped). A non-critical one (a detector in comm-fault,
 the uplink offline) shows in ``/healthz`` but never triggers a restart — restarting cannot fix a cable, and the
-safety core already treats the fault as an alarm.
+safety core already treats the fault as an alarm. A critical component registered with ``watchdog=False`` (a
+storage fault) shows as critical in ``/healthz`` but does not withhold the watchdog: a restart cannot free a full
+disk, and would lose the records the daemon holds in memory meanwhile.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ComponentStatus:
 class _Component:
     critical: bool
     max_age_s: float | None
+    watchdog: bool
 
 
 class Health:
@@ -36,13 +39,17 @@ class Health:
         self._components: dict[str, _Component] = {}
         self._status: dict[str, ComponentStatus] = {}
 
-    def register(self, name: str, *, critical: bool = False, max_age_s: float | None = None) -> None:
+    def register(self, name: str, *, critical: bool = False, max_age_s: float | None = None,
+                 watchdog: bool | None = None) -> None:
         """Declare a component; until it first reports it counts as not ok ("starting")."""
         if name in self._components:
             raise ValueError(f"health component {name!r} is already registered")
         if max_age_s is not None and max_age_s <= 0:
             raise ValueError("max_age_s must be positive")
-        self._components[name] = _Component(critical, max_age_s)
+        self._components[name] = _Component(critical, max_age_s, critical if watchdog is None else watchdog)
+
+    def registered(self, name: str) -> bool:
+        return name in self._components
 
     def report(self, name: str, ok: bool, detail: str = "") -> None:
         if name not in self._components:
@@ -62,8 +69,8 @@ class Health:
         return status
 
     def alive(self) -> bool:
-        """Every critical component is ok: the systemd watchdog may be pinged."""
-        return all(self.component(name).ok for name, spec in self._components.items() if spec.critical)
+        """Every critical component that counts for the watchdog is ok: the systemd watchdog may be pinged."""
+        return all(self.component(name).ok for name, spec in self._components.items() if spec.watchdog)
 
     def snapshot(self) -> dict[str, Any]:
         """The ``/healthz`` document."""

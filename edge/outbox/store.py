@@ -8,6 +8,13 @@ crash and have its seq reused for another record.
 
 The seq counter is stored in the same transaction as the rows, so after a crash numbering resumes exactly
 after the last committed record: no gap for the cloud to wait on, no seq used twice.
+
+A failed commit (disk full, I/O error, a read-only or corrupt file) is a *storage fault*, not the end: the rows
+stay queued in memory, in seq order, and the writer tries again with back-off until a commit succeeds (their
+waiters then resolve). ``fault`` says what is wrong meanwhile and ``on_fault`` is told of every change. The
+memory queue is bounded: beyond ``max_queue`` rows, runs of queued telemetry are folded into summary rows (as
+compaction does on disk); alarms, events, sessions and audit records are never folded or dropped, and seq
+order is kept (a row never commits before an older one: no gap the cloud would wait on).
 """
 
 from __future__ import annotations
@@ -21,11 +28,20 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import structlog
 
 from edge.outbox.compaction import Slot, plan_runs
 
+log = structlog.get_logger(__name__)
+
 Summarizer = Callable[[Sequence["OutboxRecord"]], dict[str, Any]]
 StoredRow = tuple[int, int, str, int, str]  # seq, seq_to, kind, at_ms, body as JSON text
+#: Told when the store becomes faulty (the error's text) and when it recovers (None).
+FaultHook = Callable[[str | None], None]
+
+MAX_QUEUE = 10_000  # rows held in memory while the disk fails, before telemetry is folded (about 5 MB)
+RETRY_S, RETRY_MAX_S = 0.2, 5.0  # a failed commit is tried again after this, doubling while it keeps failing
+CLOSE_RETRY_S = 2.0  # on close, how long a failing store is given to take what is queued
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -40,7 +56,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 
 
 class OutboxError(Exception):
-    """The outbox cannot store or serve records (a disk or database failure is fatal for the daemon)."""
+    """The outbox cannot serve a request (an acknowledgement beyond the last seq, a read on a failed disk)."""
+
+
+@dataclass(slots=True)
+class _Queued:
+    """A row waiting for its commit, and everyone waiting for it (several once telemetry is folded)."""
+
+    row: tuple[int, int, str, int, str]
+    futures: list[asyncio.Future[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +85,8 @@ class Outbox:
     """Durable, numbered, acknowledged store-and-forward queue. Create with :meth:`open`."""
 
     def __init__(self, conn: aiosqlite.Connection, *, epoch: int, next_seq: int, count: int, cap: int,
-                 span: int, max_batch: int, summarizer: Summarizer) -> None:
+                 span: int, max_batch: int, summarizer: Summarizer, max_queue: int = MAX_QUEUE,
+                 on_fault: FaultHook | None = None) -> None:
         self._conn = conn
         self.epoch = epoch
         self._next_seq = next_seq
@@ -70,18 +95,23 @@ class Outbox:
         self._span = span
         self._max_batch = max_batch
         self._summarizer = summarizer
-        self._queue: list[tuple[tuple[int, int, str, int, str], asyncio.Future[int]]] = []
+        self._max_queue = max_queue
+        self.on_fault = on_fault
+        self._queue: list[_Queued] = []
         self._wake = asyncio.Event()
         self._db_lock = asyncio.Lock()  # one transaction or read at a time on the connection
-        self._failed: BaseException | None = None
+        self.fault: str | None = None  # what is wrong with the store while commits fail
         self._closing = False
-        self._inflight: list[tuple[tuple[int, int, str, int, str], asyncio.Future[int]]] = []
+        self._inflight: list[_Queued] = []
         self.commits = 0
+        self.folded = 0  # telemetry rows folded in memory while the disk failed
+        self._retries = 0  # failed commits in a row: the retry delay doubles from RETRY_S up to RETRY_MAX_S
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="outbox-writer")
 
     @classmethod
     async def open(cls, path: str | Path, *, epoch: int = 1, cap: int = 1_000_000, span: int = 60,
-                   max_batch: int = 5000, summarizer: Summarizer = default_summary) -> Outbox:
+                   max_batch: int = 5000, summarizer: Summarizer = default_summary, max_queue: int = MAX_QUEUE,
+                   on_fault: FaultHook | None = None) -> Outbox:
         """Open (or create) the outbox at ``path``. ``cap`` is the record count above which old telemetry
         is folded into summaries; ``span`` is how many telemetry records one summary may stand for."""
         conn = await aiosqlite.connect(str(path), isolation_level=None)
@@ -99,19 +129,20 @@ class Outbox:
             raise
         next_seq = max(int(meta["next_seq"]), int(top) + 1)
         return cls(conn, epoch=int(meta["epoch"]), next_seq=next_seq, count=int(count), cap=cap, span=span,
-                   max_batch=max_batch, summarizer=summarizer)
+                   max_batch=max_batch, summarizer=summarizer, max_queue=max_queue, on_fault=on_fault)
 
     # -- writing -------------------------------------------------------------------------------------------
 
     def append_nowait(self, kind: str, at_ms: int, body: dict[str, Any]) -> tuple[int, asyncio.Future[int]]:
-        """Number the record now and queue it; the future resolves with its seq once it is on disk."""
-        if self._failed is not None:
-            raise OutboxError("the outbox has failed and accepts nothing more") from self._failed
+        """Number the record now and queue it; the future resolves with its seq once it is on disk. Never fails
+        for a faulty disk: the record waits in memory (see the module's note on the bound)."""
         seq = self._next_seq
         self._next_seq += 1
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         row = (seq, seq, kind, at_ms, json.dumps(body, separators=(",", ":")))
-        self._queue.append((row, fut))
+        self._queue.append(_Queued(row, [fut]))
+        if len(self._queue) > self._max_queue:
+            self._fold_queue()
         self._wake.set()
         return seq, fut
 
@@ -119,6 +150,32 @@ class Outbox:
         """Store one record durably; returns its seq once committed."""
         _seq, fut = self.append_nowait(kind, at_ms, body)
         return await fut
+
+    def _fold_queue(self) -> None:
+        """Fold runs of queued telemetry into summary rows (the disk is failing and memory is bounded)."""
+        slots = [Slot(q.row[0], q.row[1], q.row[2]) for q in self._queue]
+        folded: list[_Queued] = []
+        last = -1
+        for first, end in plan_runs(slots, span=max(self._span, 2)):
+            folded += self._queue[last + 1:first]
+            run = self._queue[first:end + 1]
+            records = [OutboxRecord(q.row[0], q.row[1], q.row[2], q.row[3], json.loads(q.row[4])) for q in run]
+            body = json.dumps(self._summarizer(records), separators=(",", ":"))
+            row = (run[0].row[0], run[-1].row[1], "summary", run[0].row[3], body)
+            folded.append(_Queued(row, [f for q in run for f in q.futures]))
+            self.folded += len(run) - 1
+            last = end
+        folded += self._queue[last + 1:]
+        self._queue = folded
+
+    def _set_fault(self, fault: str | None) -> None:
+        if fault == self.fault:
+            return
+        self.fault = fault
+        if fault is None:
+            self._retries = 0
+        if self.on_fault is not None:
+            self.on_fault(fault)
 
     async def _write_loop(self) -> None:
         while not (self._closing and not self._queue):
@@ -129,30 +186,42 @@ class Outbox:
                 self._inflight = batch
                 try:
                     await self._commit(batch)
-                except Exception as exc:  # the disk failed: fail every waiter, refuse further appends
-                    self._failed = exc
-                    for _row, fut in batch + self._queue:
+                except Exception as exc:  # a storage fault: keep the rows, in order, and try again later
+                    self._queue = batch + self._queue
+                    self._inflight = []
+                    self._set_fault(f"{type(exc).__name__}: {exc}")
+                    if self._closing:
+                        return  # close() decides what becomes of them
+                    self._retries += 1
+                    await self._sleep_or_wake(min(RETRY_MAX_S, RETRY_S * 2 ** min(self._retries - 1, 10)))
+                    continue
+                self._inflight = []
+                self._set_fault(None)
+                for queued in batch:
+                    for fut in queued.futures:
                         if not fut.done():
-                            fut.set_exception(OutboxError(f"outbox write failed: {exc}"))
-                    self._queue.clear()
-                    return
-                for row, fut in batch:
-                    if not fut.done():
-                        fut.set_result(row[0])
+                            fut.set_result(queued.row[0])
             if self._count > self._cap:
                 try:
                     await self._compact()
-                except Exception as exc:
-                    self._failed = exc
-                    return
+                except Exception as exc:  # compaction only saves space: report it and carry on
+                    self._set_fault(f"compaction: {type(exc).__name__}: {exc}")
 
-    async def _commit(self, batch: list[tuple[tuple[int, int, str, int, str], asyncio.Future[int]]]) -> None:
-        rows = [row for row, _fut in batch]
+    async def _sleep_or_wake(self, delay: float) -> None:
+        """Wait ``delay`` before trying a failed commit again (close() cuts it short)."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+        if not self._closing:
+            self._wake.set()  # the loop looks at the queue again at once
+
+    async def _commit(self, batch: list[_Queued]) -> None:
+        rows = [q.row for q in batch]
         async with self._db_lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 await self._conn.executemany("INSERT INTO outbox VALUES (?, ?, ?, ?, ?)", rows)
-                await self._conn.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (rows[-1][0] + 1,))
+                await self._conn.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (rows[-1][1] + 1,))
                 await self._conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(Exception):
@@ -221,7 +290,7 @@ class Outbox:
     @property
     def count(self) -> int:
         """Records stored and not yet acknowledged (committed ones plus those being committed)."""
-        return self._count + len(self._queue)
+        return self._count + len(self._queue) + len(self._inflight)
 
     @property
     def last_seq(self) -> int:
@@ -229,13 +298,34 @@ class Outbox:
 
     async def flush(self) -> None:
         """Wait until everything appended so far is on disk."""
-        waiting = [fut for _row, fut in self._inflight + self._queue if not fut.done()]
+        waiting = [fut for q in self._inflight + self._queue for fut in q.futures if not fut.done()]
         if waiting:
             await asyncio.gather(*waiting, return_exceptions=True)
 
+    @property
+    def queued(self) -> int:
+        """Rows numbered but not yet on disk (waiting for a commit, or held while the disk fails)."""
+        return len(self._queue) + len(self._inflight)
+
     async def close(self) -> None:
-        """Commit what is queued, stop the writer, close the database."""
+        """Commit what is queued, stop the writer, close the database. A store still failing gets one last try
+        of at most ``CLOSE_RETRY_S``; what it does not take is lost and logged (never a hang: systemd's stop
+        timeout is short)."""
         self._closing = True
         self._wake.set()
-        await self._writer
-        await self._conn.close()
+        done, _ = await asyncio.wait([self._writer], timeout=CLOSE_RETRY_S)
+        if not done:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+        lost = [q for q in self._inflight + self._queue]
+        if lost:
+            log.error("outbox_records_lost_on_close", rows=len(lost), first_seq=lost[0].row[0],
+                      fault=self.fault)
+            for q in lost:
+                for fut in q.futures:
+                    if not fut.done():
+                        fut.set_exception(OutboxError(f"outbox closed with the store failing: {self.fault}"))
+        self._queue, self._inflight = [], []
+        with contextlib.suppress(Exception):
+            await self._conn.close()

@@ -74,6 +74,16 @@ class Sender:
         await self._task.stop()
         self._rewind()
 
+    async def run(self) -> None:
+        """Send until cancelled, from the oldest unacknowledged record: for a supervisor that restarts it after a
+        failure (:meth:`start` runs it as an owned task instead)."""
+        self._rewind()
+        await self._run()
+
+    def rewind(self) -> None:
+        """Forget what is in flight (the next run sends again from the oldest unacknowledged record)."""
+        self._rewind()
+
     def notify(self) -> None:
         """New records were appended: look now instead of at the next poll."""
         if self._wake is not None and not self._wake.done():

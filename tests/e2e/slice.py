@@ -184,13 +184,21 @@ class Slice:
             await site.call("POST", f"/api/v1/alerts/{raised['id']}/acknowledge", "att1", json={"note": "人员已撤离"})
         say("attendant acknowledges in the cloud", "signed alarm_ack commands to the gateway")
         alarm_id = int(alert["alarm_id"])
-        await until(lambda: alarm_id in daemon.held_acks, "the acknowledgement held at the gateway")
+        await until(lambda: daemon.dispatcher is not None
+                    and any(kind == "alarm_ack" and result == "gas_present"
+                            for _c, kind, result in daemon.dispatcher.results),
+                    "the level-2 acknowledgement refused at the gateway (gas present)")
         if any(a.id == alarm_id and a.acknowledged for a in daemon.alarms.open_alarms()):
             raise SliceFailed("a level-2 alarm was acknowledged while the gas was still out of range")
-        say("gateway: level-2 acknowledgement held until the gas is back in range")
+        say("gateway: level-2 acknowledgement refused while the gas is present (command_result gas_present)")
         scenario_clock.jump(SPIKE_END)
+        await until(lambda: not any(a.active and a.key.kind.value.startswith("gas_")
+                                    for a in daemon.alarms.open_alarms()), "the gas back in range")
+        sim.output_module(10).press("ack")  # the attendant at the hatch acknowledges once the gas has cleared
         await until(lambda: not any(a.key.kind.value.startswith("gas_") for a in daemon.alarms.open_alarms()),
-                    "the gas alarms acknowledged at the gateway once the gas was back")
+                    "the gas alarms acknowledged at the hatch once the gas was back")
+        sim.output_module(10).release("ack")
+        say("attendant: acknowledges at the hatch once the gas is back in range")
         await until(lambda: not sim.output_module(10).coils["siren"], "the siren silenced")
 
         say("attendant: everyone is out; closes the padlock")
@@ -233,8 +241,9 @@ def check_order(records: list[Record]) -> list[int]:
     order = [first(records, "session", state="authorized"), first(records, "session", state="tested"), opened,
              first(records, "session", state="in_work"), first(records, "event", type="entrant_in"),
              first(records, "alarm", cause="gas_level2", state="raised"),
-             first(records, "event", type="alarm_ack_held"),
-             first(records, "alarm", cause="gas_level2", state="acknowledged", by="att1"),
+             first(records, "event", type="command_result", kind="alarm_ack", result="gas_present"),
+             first(records, "alarm", cause="gas_level2", state="cleared"),
+             first(records, "alarm", cause="gas_level2", state="acknowledged", by="local_input"),
              first(records, "lock_audit", event="closed"), first(records, "session", state="closed")]
     if order != sorted(order):
         raise SliceFailed(f"the operation's records are out of order: {order}")

@@ -4,8 +4,9 @@ on their own controller of the virtual radio (the flow itself: ``tests.e2e.slice
 
 A permit applied for and approved in the cloud is pushed to the gateway; the gateway's attestation reaches the
 padlock over the radio; the phone fetches its token from the cloud and unlocks; an H2S spike raises an alarm that
-appears as a cloud alert with the space's rescue card; the attendant acknowledges it in the cloud and the
-acknowledgement reaches the gateway, where it takes effect once the gas is back in range; the entrant leaves, the
+appears as a cloud alert with the space's rescue card; the attendant acknowledges it in the cloud, which the
+gateway refuses while the gas is present (``gas_present``); once the gas is back in range the attendant
+acknowledges at the hatch; the entrant leaves, the
 padlock is closed, the session closes — at the gateway and in the cloud's live view — and every record the gateway
 made has been stored by the cloud (its outbox drains).
 """

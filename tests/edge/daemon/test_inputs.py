@@ -40,9 +40,21 @@ async def test_forged_and_replayed_commands_are_refused(daemon: Daemon, site: Si
     assert await daemon.submit_command(good) == "applied"
     assert await daemon.submit_command(good) == "replayed"
     assert daemon.spaces[SPACE].session.permit is None
+    assert daemon.outbox is not None
+    await daemon.outbox.flush()
     rows = outbox_rows(site.state_dir)
-    results = [b["data"]["result"] for _s, k, b in rows if k == "event" and b["type"] == "command_result"]
-    assert results == ["applied"]  # a refused command's content is not trusted, so not reported as its own
+    results = [b["data"] for _s, k, b in rows if k == "event" and b["type"] == "command_result"]
+    # Every refusal of a readable command naming this gateway reaches the cloud (protocols/uplink.md 5.3); one
+    # whose signature did not verify says so, since its counter and kind are only what it claims.
+    assert results == [{"counter": 1, "kind": "time", "result": "unknown_kid", "verified": False},
+                       {"counter": 1, "kind": "permit_issued", "result": "untrusted_clock"},
+                       {"counter": 2, "kind": "time", "result": "applied"},
+                       {"counter": 2, "kind": "time", "result": "replayed"}]
+    # Replayed again: the same refusal is reported once.
+    assert await daemon.submit_command(good) == "replayed"
+    await daemon.outbox.flush()
+    again = [b for _s, k, b in outbox_rows(site.state_dir) if k == "event" and b["type"] == "command_result"]
+    assert len(again) == 4
 
 
 async def test_unlock_without_permit_is_an_alarm_and_sounds(daemon: Daemon, site: Site, gas: Any) -> None:

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "firmware-sim")])
+    env["PYTHONFAULTHANDLER"] = "1"
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "edge.cli", "--json-logs", "run", "--config", str(config)],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

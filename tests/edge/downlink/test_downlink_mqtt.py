@@ -1,4 +1,5 @@
-"""Downlink commands through the real broker: only signed, fresh, addressed commands reach their handler."""
+"""Downlink commands through the real broker: only signed, fresh, addressed commands reach their handler, and every
+command that could be read and names this gateway gets a ``command_result`` (refusals included)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,12 @@ async def test_forged_replayed_misdirected_and_expired_commands_never_reach_the_
         assert gate.rejected == {"unknown_kid": 1, "replayed": 1, "wrong_gateway": 1, "expired": 1}
         assert store.last("down") == 5
         reports = [r.body["data"] for r in await outbox.pending(10)]
+        # The misdirected one names another gateway: not this gateway's to report. The forged one is reported
+        # with its code, marked unverified (its counter and kind are only what it claims).
         assert reports == [{"counter": 1, "kind": "alarm_ack", "result": "applied"},
+                           {"counter": 2, "kind": "alarm_ack", "result": "unknown_kid", "verified": False},
+                           {"counter": 1, "kind": "alarm_ack", "result": "replayed"},
+                           {"counter": 4, "kind": "alarm_ack", "result": "expired"},
                            {"counter": 5, "kind": "alarm_ack", "result": "applied"}]
     finally:
         await outbox.close()

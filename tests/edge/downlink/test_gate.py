@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.downlink import CommandGate, CommandRejected, CounterStore
+from edge.downlink import CommandGate, CommandRejected, CounterStore, readable_command
 from protocols import crypto
-from protocols.commands import ACK_CHANNEL, DOWN_CHANNEL
+from protocols.commands import ACK_CHANNEL, DOWN_CHANNEL, decode_poll, encode_poll
 from protocols.vectorgen import seeded_key
 from tests.edge.downlink.commands import CLOUD_KEY, CLOUD_KEYS, GATEWAY, alarm_ack, now_ms, time_set
 
@@ -120,3 +120,14 @@ async def test_a_fresh_time_command_our_clock_calls_expired(tmp_path: Path, drop
         assert info.value.code == "bad_signature" and calls == [1]
     finally:
         await store.close()
+
+
+def test_a_refused_command_is_readable_only_when_it_decodes_and_names_this_gateway() -> None:
+    wire = alarm_ack(9, key=seeded_key("not-the-cloud"))  # a signature nobody trusts: still readable
+    command = readable_command(wire, GATEWAY)
+    assert command is not None and command.counter == 9 and command.kind == "alarm_ack"
+    (polled,) = decode_poll(encode_poll([wire]))  # as an HTTP poll hands it over
+    assert readable_command(polled, GATEWAY) == command
+    assert readable_command(alarm_ack(10, gateway="gw-elsewhere"), GATEWAY) is None  # another gateway's counter
+    assert readable_command(b'{"v": 1, "cose": "AAAA"}', GATEWAY) is None
+    assert readable_command(b"not json", GATEWAY) is None

@@ -125,12 +125,55 @@ async def test_compaction_folds_old_telemetry_never_alarms_and_covers_every_seq(
         await box.close()
 
 
-async def test_a_failed_disk_fails_waiters_and_refuses_more(tmp_path: Path) -> None:
+async def test_a_failing_store_holds_records_in_order_and_commits_them_when_it_recovers(tmp_path: Path) -> None:
+    faults: list[str | None] = []
+    box = await Outbox.open(tmp_path / "o.db", on_fault=faults.append)
+    try:
+        await box.append("event", 0, {})
+        await box._conn.execute("DROP TABLE outbox")  # the store becomes unusable underneath the writer
+        seq, stored = box.append_nowait("alarm", 1, {"n": 1})
+        for _ in range(100):
+            if box.fault:
+                break
+            await asyncio.sleep(0.01)
+        assert box.fault and "no such table" in box.fault and faults == [box.fault]
+        more = [box.append_nowait("telemetry", 2, {"n": i})[1] for i in range(3)]  # still accepted, numbered
+        assert not stored.done() and box.queued == 4
+        await box._conn.execute("CREATE TABLE outbox (seq INTEGER PRIMARY KEY, seq_to INTEGER NOT NULL, "
+                                "kind TEXT NOT NULL, at_ms INTEGER NOT NULL, body TEXT NOT NULL)")  # recovered
+        assert await asyncio.wait_for(stored, 10) == seq == 2
+        assert [await f for f in more] == [3, 4, 5]
+        assert box.fault is None and faults[-1] is None
+        assert [(r.seq, r.kind) for r in await box.pending(10)] == [(2, "alarm"), (3, "telemetry"), (4, "telemetry"),
+                                                                   (5, "telemetry")]
+    finally:
+        await box.close()
+
+
+async def test_while_the_store_fails_telemetry_beyond_the_bound_is_folded_never_alarms(tmp_path: Path) -> None:
+    box = await Outbox.open(tmp_path / "o.db", max_queue=20, span=10)
+    try:
+        await box._conn.execute("DROP TABLE outbox")
+        futures = []
+        for i in range(100):
+            futures.append(box.append_nowait("alarm" if i % 25 == 0 else "telemetry", i, {"i": i})[1])
+        assert box.queued <= 25 and box.folded > 0  # memory stays bounded
+        await box._conn.execute("CREATE TABLE outbox (seq INTEGER PRIMARY KEY, seq_to INTEGER NOT NULL, "
+                                "kind TEXT NOT NULL, at_ms INTEGER NOT NULL, body TEXT NOT NULL)")
+        await asyncio.wait_for(asyncio.gather(*futures), 10)  # every waiter hears its record is on disk
+        rows = await box.pending(1000)
+        assert [s for r in rows for s in range(r.seq, r.seq_to + 1)] == list(range(1, 101))  # no gap
+        assert [r.body["i"] for r in rows if r.kind == "alarm"] == [0, 25, 50, 75]  # every alarm kept
+        summaries = [r for r in rows if r.kind == "summary"]
+        assert summaries and sum(r.body["count"] for r in summaries) == sum(r.seq_to - r.seq + 1 for r in summaries)
+    finally:
+        await box.close()
+
+
+async def test_close_with_the_store_still_failing_is_bounded_and_fails_the_waiters(tmp_path: Path) -> None:
     box = await Outbox.open(tmp_path / "o.db")
-    await box.append("event", 0, {})
-    await box._conn.execute("DROP TABLE outbox")  # the store becomes unusable underneath the writer
-    with pytest.raises(OutboxError, match="write failed"):
-        await box.append("alarm", 1, {})
-    with pytest.raises(OutboxError, match="accepts nothing more"):
-        box.append_nowait("alarm", 2, {})
-    await box.close()
+    await box._conn.execute("DROP TABLE outbox")
+    _seq, stored = box.append_nowait("alarm", 1, {})
+    await asyncio.wait_for(box.close(), 10)
+    with pytest.raises(OutboxError, match="closed with the store failing"):
+        await stored
