@@ -15,6 +15,7 @@ import pytest
 from edge.clocktrust import ClockKeeper
 from edge.config import load_edge_config
 from edge.daemon import Daemon
+from edge.daemon.padlocks import held_push_key
 from fwsim.phone import Phone, TokenFile
 from fwsim.phone.bumble_central import BumbleCentral
 from protocols import crypto
@@ -38,7 +39,8 @@ async def test_a_revocation_deferred_by_an_open_session_reaches_the_lock_after_a
     token_file = tmp_path / "permit.token"
     token_file.write_bytes(token_for(issuer, holder))
     config = radio_config(load_edge_config(site.write_config()), core, gateway_hci)
-    revocations = sign_revocation_list(make_revocation_list(7, int(time.time()), {}), issuer,
+    revocations = sign_revocation_list(make_revocation_list(7, int(time.time()), {}, space_id=bytes.fromhex(SPACE),
+                                                            lock_ids=[bytes.fromhex(LOCK)]), issuer,
                                        kid=crypto.key_id(issuer))
     async with padlock_on(lock_hci, core) as lock, attached_device(phone_hci, "phone") as phone_device:
         daemon = Daemon(config, clock_keeper=ClockKeeper(ntp=no_ntp))
@@ -57,12 +59,12 @@ async def test_a_revocation_deferred_by_an_open_session_reaches_the_lock_after_a
 
             wire = site.command("revocation_list", {"revocation_list": b64url_encode(revocations)})
             assert await daemon.submit_command(wire) == "applied"
-            assert session.deferred == [(LOCK, "revocation_list")]  # not while people may be inside
+            assert session.deferred == [(LOCK, held_push_key("revocation_list", LOCK))]  # not with people inside
         finally:
             await stop_or_explain(daemon)
         state = site.state_dir / "state.json"
         assert state.stat().st_mode & 0o777 == 0o600
-        assert "revocation_list" in json.loads(state.read_text())["held_pushes"]
+        assert held_push_key("revocation_list", LOCK) in json.loads(state.read_text())["held_pushes"]
         assert core.revocations is None
 
         again = Daemon(config, clock_keeper=ClockKeeper(ntp=no_ntp))
