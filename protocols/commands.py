@@ -28,6 +28,7 @@ from protocols.uplink.fields import (
     Message,
     Text,
     TimeMs,
+    TimeRequest,
     b64url_decode,
     b64url_encode,
     parse_json,
@@ -119,6 +120,7 @@ class ConfigBody(Message):
 
 class TimeBody(Message):
     time_ms: TimeMs  # the cloud's clock when it signed; the gateway adds the delivery delay it can measure
+    echo: TimeRequest | None = None  # the gateway's time request this answers (signed after it arrived)
 
 
 # -- commands --------------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from edge.clocktrust.padlock import (
     check_padlock_clock,
     sighting_after_time_set,
 )
+from edge.clocktrust.requests import TimeRequests
 from edge.clocktrust.trust import ClockTrust, ClockUntrusted, Distrust, Reading, TimeSource, TrustedTime
 
 __all__ = ["ClockKeeper", "ClockTrust", "ClockUntrusted", "Distrust", "PadlockClockAction", "PadlockClockCheck",
-           "PadlockClockFinding", "PadlockClockPolicy", "PadlockSighting", "Reading", "TimeSource", "TrustedTime",
-           "check_padlock_clock", "sighting_after_time_set"]
+           "PadlockClockFinding", "PadlockClockPolicy", "PadlockSighting", "Reading", "TimeRequests", "TimeSource",
+           "TrustedTime", "check_padlock_clock", "sighting_after_time_set"]

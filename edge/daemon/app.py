@@ -236,7 +236,7 @@ class Daemon:
         self._counters = await CounterStore.open(self.state_dir / "counters.db")
         self.gate = CommandGate(self._counters, trusted_keys(cfg.cloud.command_keys), gateway=self.gateway,
                                 clock_ms=self.clock_keeper.trusted_ms,
-                                on_expired_time=self.clock_keeper.distrust_unless_ntp)
+                                on_expired_time=self.clock_keeper.takes_expired_time)
         if cfg.uplink is None:
             return
         from edge.downlink import Downlink
@@ -247,7 +247,8 @@ class Daemon:
                                   verify_ack=self.gate.verify_ack,
                                   last_down_counter=lambda: self._counters.last(DOWN_CHANNEL),
                                   software=f"safegrid-edge {__version__}",
-                                  clock_trusted=lambda: self.clock_keeper.trusted_ms() is not None)
+                                  clock_trusted=lambda: self.clock_keeper.trusted_ms() is not None,
+                                  time_request=self.clock_keeper.time_request)
         await self.uplink.start()
         self.sender = Sender(self.outbox, self.uplink, cfg.uplink.batch)
         self.sender.start()
