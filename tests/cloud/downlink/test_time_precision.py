@@ -7,6 +7,7 @@ the command."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -31,11 +32,12 @@ from cloud.settings import CloudSettings
 from edge.clocktrust import ClockKeeper, Reading
 from edge.daemon.commands import CloudCommands
 from edge.downlink import CommandGate, CounterStore
+from edge.downlink.gate import CommandRejected
 from edge.uplink import HttpConfig, MqttConfig
 from edge.uplink.http import HttpUplink
 from edge.uplink.mqtt import MqttUplink
-from protocols import topics
-from protocols.commands import TimeSet
+from protocols import crypto, topics
+from protocols.commands import TimeSet, make_command, sign_command
 from protocols.uplink import Ack
 from tests.cloud.conftest import Clock, Logins
 from tests.cloud.downlink.test_timesync import activate
@@ -186,3 +188,56 @@ async def test_over_mqtt_the_gateway_clock_is_within_half_the_request_round_trip
     assert abs(error_ms) <= bound_ms + MARGIN_MS, (error_ms, bound_ms)
     assert bound_ms <= 500 + 1000, (error_ms, bound_ms)
     assert abs(error_ms) <= 1000, (error_ms, bound_ms)
+
+
+def _time_wire(key: Any, kid: bytes, counter: int, *, signed_ms: int, lifetime_ms: int) -> bytes:
+    command = make_command({"kind": "time", "gateway": "gw-e1", "counter": counter, "issued_at_ms": signed_ms,
+                            "expires_at_ms": signed_ms + lifetime_ms, "body": {"time_ms": signed_ms}})
+    return sign_command(command, key, kid=kid)
+
+
+async def test_a_time_command_held_by_the_broker_past_its_lifetime_never_sets_the_clock_back(
+        mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    """The gateway is away (its persistent session kept by a real Mosquitto) while two 2-second time commands are
+    published for it: one with the MQTT message expiry the cloud sets — the broker drops it — and one without (a
+    broker or cloud that does not honour it) — delivered 3 s late. The gateway, its clock trusted, refuses that one
+    as expired and its clock stays true: taking it would have set the clock about 2 s back."""
+    key = crypto.generate_private_key()
+    kid = crypto.key_id(key)
+    gw = await open_gateway({kid: key.public_key()}, tmp_path / "counters.db")
+    gw.keeper.cloud_time(true_ms(), delay_bound_ms=20)  # trusted to ±0.51 s
+
+    async def no_acks(_payload: bytes) -> Ack | None:
+        return None
+
+    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, keepalive_s=5, reconnect_initial_s=0.05,
+                        reconnect_max_s=0.5)
+
+    def uplink() -> MqttUplink:
+        return MqttUplink(config, gateway="gw-e1", client_id="gw-e1-stale", verify_ack=no_acks, epoch=1,
+                          clock_trusted=lambda: gw.keeper.trusted_ms() is not None,
+                          time_request=gw.keeper.time_request)
+
+    try:
+        async with uplink() as first:
+            await first.wait_connected()  # subscribed: the session now holds what is published for us
+        with MqttPublisher(BrokerSettings(host=mosquitto.host, port=mosquitto.port, client_id="pub-stale")) as pub:
+            signed_ms = true_ms()
+            pub.publish("gw-e1", _time_wire(key, kid, 1, signed_ms=signed_ms, lifetime_ms=2000), expiry_s=1)
+            pub.publish("gw-e1", _time_wire(key, kid, 2, signed_ms=signed_ms, lifetime_ms=2000))
+        await asyncio.sleep(3.0)
+        async with uplink() as again:
+            wire = await asyncio.wait_for(again.next_command(), 10)
+            with pytest.raises(CommandRejected) as err:
+                await gw.take(wire)
+            again.command_handled()
+            assert err.value.code == "expired"
+            assert json.loads(wire)["v"] == 1 and gw.gate.rejected["expired"] == 1
+            await asyncio.sleep(0.5)
+            assert again._commands.empty()  # the one with the message expiry never came
+        error_ms, bound_ms = gw.error_ms()
+        assert abs(error_ms) <= bound_ms + MARGIN_MS and gw.gate.store.last("down") == 0
+    finally:
+        await gw.gate.store.close()
+        paho.mqtt.publish.single(topics.status_topic("gw-e1"), None, retain=True, hostname=mosquitto.host,
+                                 port=mosquitto.port)
