@@ -102,7 +102,8 @@ async def test_port_lost_mid_session_is_an_alarm_and_polling_resumes(daemon: Dae
                for _s, k, b in rows)
 
 
-async def test_a_clock_set_ahead_is_reset_only_by_a_time_command_answering_its_request(daemon: Daemon, site: Site) -> None:
+async def test_a_clock_set_ahead_is_reset_only_by_a_time_command_answering_its_request(daemon: Daemon,
+                                                                                      site: Site) -> None:
     ahead_ms = 600_000
     wrong = site.command("time", {"time_ms": time.time_ns() // 1_000_000 + ahead_ms}, lifetime_ms=1000)
     assert await daemon.submit_command(wrong) == "applied"  # an untrusted clock takes it (its lifetime is the bound)
