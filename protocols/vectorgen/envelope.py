@@ -118,8 +118,10 @@ def command_vectors() -> list[dict[str, Any]]:
     config = dict(cmds)["config"]
     time = dict(cmds)["time"]
     ack = dict(cmds)["ack"]
+    echoed = time.model_copy(update={"body": time.body.model_copy(update={"echo": "1234567-0f1e2d3c4b5a6978"})})
     vectors += [
         _vector("ok_time_untrusted_clock", sign_command(time, cloud, kid=kid), "ok", now_ms=None, command=time),
+        _vector("ok_time_echo", sign_command(echoed, cloud, kid=kid), "ok", now_ms=None, command=echoed),
         _vector("unknown_kid", sign_command(config, forger, kid=crypto.key_id(forger)), "unknown_kid"),
         _vector("bad_signature_forged", sign_command(config, forger, kid=kid), "bad_signature"),
         _vector("wrong_gateway", sign_command(config.model_copy(update={"gateway": OTHER_GATEWAY}), cloud, kid=kid),

@@ -51,7 +51,8 @@ CONFIG = {"version": 1, "settings": {}}
 class EdgeSide:
     """What a gateway does with the commands it receives: its command gate (signature, counter, channel, and the
     clock rule: without a trusted clock only ``time`` passes) and its clock trust, fed each accepted time command
-    as ``edge.daemon.commands.CloudCommands.time`` does (the lifetime bounds the delivery delay)."""
+    as ``edge.clocktrust.ClockKeeper.take_time`` does for one echoing no request of its own — these polls send
+    none, so the lifetime bounds the delivery delay (uplink spec 5.5; ``test_time_precision`` has the echo)."""
 
     def __init__(self, keys: dict[bytes, Ed25519PublicKey], state: Path) -> None:
         self.keys = keys
