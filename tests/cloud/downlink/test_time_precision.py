@@ -93,13 +93,13 @@ class Gateway:
         return estimate.wall_ms - true_ms(), estimate.uncertainty_ms
 
 
-async def open_gateway(keys: Any, state: Path) -> Gateway:
+async def open_gateway(keys: Any, state: Path, *, gateway: str = "gw-e1") -> Gateway:
     async def no_ntp() -> None:
         return None
 
     keeper = ClockKeeper(boot_id="boot-1", ntp=no_ntp, clocks=lambda boot: Reading(time.monotonic(), 0, boot))
     store = await CounterStore.open(state)
-    gate = CommandGate(store, keys, gateway="gw-e1", clock_ms=keeper.trusted_ms,
+    gate = CommandGate(store, keys, gateway=gateway, clock_ms=keeper.trusted_ms,
                        on_expired_time=keeper.takes_expired_time)
     return Gateway(keeper, gate, CloudCommands(cast(Any, type("Daemon", (), {"clock_keeper": keeper}))))
 
@@ -159,8 +159,9 @@ async def test_over_mqtt_the_gateway_clock_is_within_half_the_request_round_trip
 
     gw = await open_gateway(keys, tmp_path / "counters.db")
     stop = threading.Event()
+    # No session kept on the shared broker: nothing published for gw-e1 here may reach a later test.
     config = MqttConfig(host=mosquitto.host, port=mosquitto.port, keepalive_s=5, reconnect_initial_s=0.05,
-                        reconnect_max_s=0.5)
+                        reconnect_max_s=0.5, session_expiry_s=0)
     try:
         with MqttPublisher(BrokerSettings(host=mosquitto.host, port=mosquitto.port, client_id="pub-precision"),
                            on_status=asks.status) as pub:
@@ -169,7 +170,7 @@ async def test_over_mqtt_the_gateway_clock_is_within_half_the_request_round_trip
                                               "asks": asks})
             worker.start()
             try:
-                uplink = MqttUplink(config, gateway="gw-e1", verify_ack=no_acks, epoch=1,
+                uplink = MqttUplink(config, gateway="gw-e1", client_id="gw-e1-precision", verify_ack=no_acks, epoch=1,
                                     clock_trusted=lambda: gw.keeper.trusted_ms() is not None,
                         time_request=gw.keeper.time_request)
                 async with uplink:
@@ -190,8 +191,11 @@ async def test_over_mqtt_the_gateway_clock_is_within_half_the_request_round_trip
     assert abs(error_ms) <= 1000, (error_ms, bound_ms)
 
 
+GW_STALE = "gw-stale"  # its own topics on the shared broker: nothing here reaches another test's gateway
+
+
 def _time_wire(key: Any, kid: bytes, counter: int, *, signed_ms: int, lifetime_ms: int) -> bytes:
-    command = make_command({"kind": "time", "gateway": "gw-e1", "counter": counter, "issued_at_ms": signed_ms,
+    command = make_command({"kind": "time", "gateway": GW_STALE, "counter": counter, "issued_at_ms": signed_ms,
                             "expires_at_ms": signed_ms + lifetime_ms, "body": {"time_ms": signed_ms}})
     return sign_command(command, key, kid=kid)
 
@@ -204,17 +208,17 @@ async def test_a_time_command_held_by_the_broker_past_its_lifetime_never_sets_th
     as expired and its clock stays true: taking it would have set the clock about 2 s back."""
     key = crypto.generate_private_key()
     kid = crypto.key_id(key)
-    gw = await open_gateway({kid: key.public_key()}, tmp_path / "counters.db")
+    gw = await open_gateway({kid: key.public_key()}, tmp_path / "counters.db", gateway=GW_STALE)
     gw.keeper.cloud_time(true_ms(), delay_bound_ms=20)  # trusted to ±0.51 s
 
     async def no_acks(_payload: bytes) -> Ack | None:
         return None
 
     config = MqttConfig(host=mosquitto.host, port=mosquitto.port, keepalive_s=5, reconnect_initial_s=0.05,
-                        reconnect_max_s=0.5)
+                        reconnect_max_s=0.5, session_expiry_s=30)  # kept while away, gone soon after the test
 
     def uplink() -> MqttUplink:
-        return MqttUplink(config, gateway="gw-e1", client_id="gw-e1-stale", verify_ack=no_acks, epoch=1,
+        return MqttUplink(config, gateway=GW_STALE, verify_ack=no_acks, epoch=1,
                           clock_trusted=lambda: gw.keeper.trusted_ms() is not None,
                           time_request=gw.keeper.time_request)
 
@@ -223,8 +227,8 @@ async def test_a_time_command_held_by_the_broker_past_its_lifetime_never_sets_th
             await first.wait_connected()  # subscribed: the session now holds what is published for us
         with MqttPublisher(BrokerSettings(host=mosquitto.host, port=mosquitto.port, client_id="pub-stale")) as pub:
             signed_ms = true_ms()
-            pub.publish("gw-e1", _time_wire(key, kid, 1, signed_ms=signed_ms, lifetime_ms=2000), expiry_s=1)
-            pub.publish("gw-e1", _time_wire(key, kid, 2, signed_ms=signed_ms, lifetime_ms=2000))
+            pub.publish(GW_STALE, _time_wire(key, kid, 1, signed_ms=signed_ms, lifetime_ms=2000), expiry_s=1)
+            pub.publish(GW_STALE, _time_wire(key, kid, 2, signed_ms=signed_ms, lifetime_ms=2000))
         await asyncio.sleep(3.0)
         async with uplink() as again:
             wire = await asyncio.wait_for(again.next_command(), 10)
@@ -239,5 +243,5 @@ async def test_a_time_command_held_by_the_broker_past_its_lifetime_never_sets_th
         assert abs(error_ms) <= bound_ms + MARGIN_MS and gw.gate.store.last("down") == 0
     finally:
         await gw.gate.store.close()
-        paho.mqtt.publish.single(topics.status_topic("gw-e1"), None, retain=True, hostname=mosquitto.host,
+        paho.mqtt.publish.single(topics.status_topic(GW_STALE), None, retain=True, hostname=mosquitto.host,
                                  port=mosquitto.port)
