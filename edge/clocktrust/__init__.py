@@ -1,6 +1,7 @@
 """Clock trust: whether the gateway's wall clock may be relied on, and whether a padlock's clock needs setting.
 
-``trust`` and ``padlock`` are pure (time passed in); ``system`` reads the OS (boot id, clocks, NTP state) and
+``trust`` and ``padlock`` are pure (time passed in); ``requests`` makes and checks the time requests a cloud
+``time`` command echoes (monotonic time passed in); ``system`` reads the OS (boot id, clocks, NTP state) and
 ``keeper`` holds the state for the daemon.
 """
 
