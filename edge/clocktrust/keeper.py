@@ -39,6 +39,7 @@ class ClockKeeper:
         self._clocks = clocks
         self._task = OwnedTask("clock-trust")
         self._last_reason: Distrust | None = Distrust.NEVER_SET
+        self._time_wanted = False  # a time command looked expired: ask for one answering our request
 
     def reading(self) -> Reading:
         return self._clocks(self.boot_id)
@@ -94,17 +95,31 @@ class ClockKeeper:
             delay_bound_ms = round_trip_ms
         log.info("clocktrust.cloud_time", counter=command.counter, echoed=round_trip_ms is not None,
                  delay_bound_ms=round(delay_bound_ms))
+        self._time_wanted = False
         return self.cloud_time(command.body.time_ms, delay_bound_ms=delay_bound_ms)
 
     def takes_expired_time(self, command: TimeSet) -> bool:
         """A genuine cloud ``time`` command our trusted clock calls expired: take it anyway only when it echoes one
         of our requests (its freshness is then measured, not assumed: our clock runs ahead, and the command's
         estimate wins over it) and NTP does not vouch for our clock. One that echoes nothing may have waited in a
-        broker past its lifetime: refused, the clock left alone."""
+        broker past its lifetime: refused, the clock left alone — but our clock may just as well run ahead, so
+        the gateway asks for a time command answering its request (:meth:`wants_time`) to tell which."""
         anchor = self.trust.anchor
         if anchor is not None and anchor.source is TimeSource.NTP and self.trusted_ms() is not None:
             return False
-        return self.requests.round_trip_ms(command.body.echo, self.reading().mono) is not None
+        if self.requests.round_trip_ms(command.body.echo, self.reading().mono) is not None:
+            return True
+        if not self._time_wanted:
+            log.warning("clocktrust.time_looked_expired", counter=command.counter,
+                        detail="refused; asking for a time command that answers our request")
+        self._time_wanted = True
+        return False
+
+    def wants_time(self) -> bool:
+        """Whether the uplink should ask the cloud for a time command now (HTTP ``clock=untrusted``, MQTT status
+        ``clock_trusted: false``): the clock is not trusted, or a time command looked expired and no time
+        command has been taken since (uplink spec §5.5)."""
+        return self._time_wanted or self.trusted_ms() is None
 
     def distrust(self) -> None:
         """Drop trust on evidence that the clock is wrong."""

@@ -247,7 +247,7 @@ class Daemon:
                                   verify_ack=self.gate.verify_ack,
                                   last_down_counter=lambda: self._counters.last(DOWN_CHANNEL),
                                   software=f"safegrid-edge {__version__}",
-                                  clock_trusted=lambda: self.clock_keeper.trusted_ms() is not None,
+                                  clock_trusted=lambda: not self.clock_keeper.wants_time(),
                                   time_request=self.clock_keeper.time_request)
         await self.uplink.start()
         self.sender = Sender(self.outbox, self.uplink, cfg.uplink.batch)

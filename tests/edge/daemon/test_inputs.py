@@ -112,9 +112,11 @@ async def test_a_clock_set_ahead_is_reset_only_by_a_time_command_answering_its_r
     # lifetime: refused, the clock left alone (uplink spec 5.5).
     assert await daemon.submit_command(site.time_command()) == "expired"
     assert abs(daemon.clock_keeper.trusted_ms() - time.time_ns() // 1_000_000 - ahead_ms) < 5_000
+    assert daemon.clock_keeper.wants_time()  # the uplink asks for one answering its request, to tell which is wrong
     # One answering the gateway's own time request is fresh by measurement; the clock is not NTP's, so it gives way.
     answer = site.command("time", {"time_ms": time.time_ns() // 1_000_000,
                                    "echo": daemon.clock_keeper.time_request()}, lifetime_ms=1000)
     assert await daemon.submit_command(answer) == "applied"
     trusted = daemon.clock_keeper.trusted_ms()
     assert trusted is not None and abs(trusted - time.time_ns() // 1_000_000) < 5_000
+    assert not daemon.clock_keeper.wants_time()
