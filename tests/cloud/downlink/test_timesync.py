@@ -388,7 +388,8 @@ async def test_a_gateway_reporting_an_untrusted_clock_gets_a_time_over_mqtt_at_o
     statuses: list[Status] = []
 
     def on_status(gateway_id: str, status: Status) -> None:
-        statuses.append(status)
+        if gateway_id == "gw-e1":  # the shared broker may hold other tests' retained statuses
+            statuses.append(status)
         asks.status(gateway_id, status)
 
     async def no_acks(_payload: bytes) -> Ack | None:
