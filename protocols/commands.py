@@ -28,6 +28,7 @@ from protocols.uplink.fields import (
     Message,
     Text,
     TimeMs,
+    TimeRequest,
     b64url_decode,
     b64url_encode,
     parse_json,
@@ -119,6 +120,7 @@ class ConfigBody(Message):
 
 class TimeBody(Message):
     time_ms: TimeMs  # the cloud's clock when it signed; the gateway adds the delivery delay it can measure
+    echo: TimeRequest | None = None  # the gateway's time request this answers (signed after it arrived)
 
 
 # -- commands --------------------------------------------------------------------------------------------
@@ -245,14 +247,18 @@ def verify_command(data: bytes | SignedCommand, keys: Mapping[bytes, Ed25519Publ
     ``channel`` (0 for none); ``channel`` is the topic it came on (``ack`` or ``down``; HTTP polls are
     ``down``). ``now_ms`` is the gateway's wall clock, or None while that clock is not trusted: then only a
     ``time`` command is accepted (it is how the clock becomes trusted), its counter still checked.
-    Checks in this order: malformed/too_large, unknown_kid, bad_signature, then (signed content)
+    The COSE_Sign1 must follow the profile of uplink spec §5.2 exactly (else ``malformed``, before any key is
+    looked up). Checks in this order: malformed/too_large, unknown_kid, bad_signature, then (signed content)
     malformed, wrong_gateway, wrong_channel, replayed, expired/untrusted_clock.
     """
     signed = data if isinstance(data, SignedCommand) else parse_json(
         SIGNED_ADAPTER, unwrap(data, max_bytes=MAX_SMALL_MESSAGE_BYTES), what="signed command")
     raw = b64url_decode(signed.cose, field="cose")
     try:
-        sign1 = crypto.decode_sign1(raw, max_bytes=MAX_COSE_BYTES, error=EnvelopeError)
+        # The strict profile of §5.2: tagged, deterministically encoded, protected header exactly alg,
+        # content type and kid, unprotected header empty; so one command has one encoding and nothing unsigned.
+        sign1 = crypto.decode_sign1_strict(raw, max_bytes=MAX_COSE_BYTES, error=EnvelopeError,
+                                           also_protected=frozenset({HDR_CONTENT_TYPE}))
         crypto.verify_sign1(sign1, keys, external_aad=COMMAND_AAD, error=EnvelopeError)
     except EnvelopeError:
         raise

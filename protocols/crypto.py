@@ -166,16 +166,20 @@ def decode_sign1(data: bytes, *, max_bytes: int = cbor.DEFAULT_MAX_BYTES,
 MAX_KID_LEN = 16
 
 
-def decode_sign1_strict(data: bytes, *, max_bytes: int, error: type[ProtocolError] = SignatureError) -> Sign1:
+def decode_sign1_strict(data: bytes, *, max_bytes: int, error: type[ProtocolError] = SignatureError,
+                        also_protected: frozenset[int] = frozenset()) -> Sign1:
     """``decode_sign1`` under the strict profile of permit tokens and revocation lists (code ``malformed``).
 
     The message must be tagged (18) and deterministically encoded, so one message has exactly one encoding
-    and one hash; the protected header holds exactly ``alg`` (an accepted one) and a 1..16-byte ``kid``;
-    the unprotected header is empty, so nothing unsigned rides along.
+    and one hash; the protected header holds exactly ``alg`` (an accepted one) and a 1..16-byte ``kid``
+    (plus the labels ``also_protected`` names, whose values the caller checks); the unprotected header is
+    empty, so nothing unsigned rides along.
     """
     msg = decode_sign1(data, max_bytes=max_bytes, error=error)
-    if any(type(label) is not int for label in msg.protected) or set(msg.protected) != {HDR_ALG, HDR_KID}:
-        raise error("the protected header must hold exactly alg (1) and kid (4)", code="malformed", field="header")
+    labels = {HDR_ALG, HDR_KID} | also_protected
+    if any(type(label) is not int for label in msg.protected) or set(msg.protected) != labels:
+        raise error(f"the protected header must hold exactly the labels {sorted(labels)}", code="malformed",
+                    field="header")
     if msg.unprotected:
         raise error("the unprotected header must be empty", code="malformed", field="header")
     alg = msg.protected[HDR_ALG]

@@ -53,7 +53,8 @@ def _expiry_s(expires_at: datetime, now: datetime) -> int:
 
 
 def _publish_gateway(db: Session, publisher: MqttPublisher, *, gateway_id: str, now: datetime,
-                     sync: TimeSync | None = None, asked_at_ms: int | None = None) -> tuple[int, bool]:
+                     sync: TimeSync | None = None, asked_at_ms: int | None = None,
+                     echo: str | None = None) -> tuple[int, bool]:
     """Publish the gateway's pending commands, then (with ``sync``) its time command if due or asked for at
     ``asked_at_ms``. Returns how many were published and whether that ask is answered now (a time command was
     signed for the gateway since: here, by another publisher or by a poll)."""
@@ -76,7 +77,7 @@ def _publish_gateway(db: Session, publisher: MqttPublisher, *, gateway_id: str, 
     if sync is None:
         return published, False
     if len(rows) < BATCH:  # time comes after every earlier command, or not this round
-        queued = time_for_mqtt(db, gateway_id=gateway_id, sync=sync, asked_at_ms=asked_at_ms)
+        queued = time_for_mqtt(db, gateway_id=gateway_id, sync=sync, asked_at_ms=asked_at_ms, echo=echo)
         if queued is not None:
             at = sync.clock()
             expiry_s = _expiry_s(queued.expires_at, at)
@@ -107,7 +108,8 @@ def publish_pending(database: Database, publisher: MqttPublisher, *, now: dateti
         with database.session(write=True) as db:
             count, answered = _publish_gateway(db, publisher, gateway_id=gateway_id, now=now,
                                                sync=sync if gateway_id in due | asking else None,
-                                               asked_at_ms=asked_at_ms)
+                                               asked_at_ms=asked_at_ms,
+                                               echo=asks.request(gateway_id) if asks is not None else None)
             db.commit()
         published += count
         if answered and asks is not None and asked_at_ms is not None:

@@ -13,6 +13,7 @@ from cloud.devices.deps import AuthenticatedGateway
 from cloud.downlink.timesync import TimeSync, commands_for_poll
 from cloud.schemas import ERROR_RESPONSES
 from protocols.commands import encode_poll
+from protocols.uplink.fields import TIME_REQUEST_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["gateway protocol"], responses=ERROR_RESPONSES)
 
@@ -20,6 +21,8 @@ _CLOCK_DESCRIPTION = ("`untrusted` while the gateway does not trust its wall clo
                       "sent a freshly signed `time` command at once rather than when `downlink.time_interval_s` "
                       "has passed — at most one per 5 s per gateway (within that, one already sent and not yet "
                       "accepted comes again while it lives). `trusted` or absent: nothing changes.")
+_TIME_REQUEST_DESCRIPTION = ("the gateway's time request, opaque: a `time` command signed for this poll echoes it in "
+                             "`body.echo`, so the gateway can measure how long it took (uplink spec §5.5)")
 _POLL_EXAMPLE = {"v": 1, "commands": [{"v": 1, "cose": "0oRYJqMBMhgDcGFwcGxpY2F0aW9uL2pzb24E..."}]}
 
 
@@ -29,7 +32,10 @@ _POLL_EXAMPLE = {"v": 1, "commands": [{"v": 1, "cose": "0oRYJqMBMhgDcGFwcGxpY2F0
 def poll_commands(gateway: AuthenticatedGateway, db: DbSession, now: Now, settings: Settings, request: Request,
                   after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last accepted down counter")] = 0,
                   clock: Annotated[Literal["trusted", "untrusted"] | None, Query(description=_CLOCK_DESCRIPTION)]
-                  = None) -> Response:
+                  = None,
+                  time_request: Annotated[str | None, Query(pattern=TIME_REQUEST_PATTERN,
+                                                            description=_TIME_REQUEST_DESCRIPTION)] = None
+                  ) -> Response:
     """Signed commands for this gateway (device token of this gateway); verify each with
     ``protocols.commands.verify_command`` in order. A gateway not sent a ``time`` command within
     ``downlink.time_interval_s`` — or polling with ``clock=untrusted``, at most once per 5 s — gets one, signed
@@ -39,5 +45,5 @@ def poll_commands(gateway: AuthenticatedGateway, db: DbSession, now: Now, settin
     state = request.app.state
     sync = TimeSync.from_settings(settings.downlink, clock=state.clock, keystore=state.keystore)
     commands = commands_for_poll(db, database=state.database, gateway_id=gateway.id, after=after, now=now,
-                                 sync=sync, clock_untrusted=clock == "untrusted")
+                                 sync=sync, clock_untrusted=clock == "untrusted", time_request=time_request)
     return Response(encode_poll(commands), media_type="application/json")

@@ -39,7 +39,7 @@ from protocols.errors import EnvelopeError
 from protocols.uplink.fields import b64url_decode, parse_json
 
 DEFAULT_TTL = timedelta(hours=24)
-#: A time command must arrive fresh (uplink.md §5.4).
+#: A time command must arrive fresh (uplink.md §5.5).
 TIME_TTL = timedelta(seconds=60)
 MAX_TTL = timedelta(milliseconds=MAX_LIFETIME_MS)
 

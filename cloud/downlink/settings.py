@@ -6,8 +6,8 @@ from pydantic import Field, model_validator
 
 from safegrid.config import StrictModel
 
-#: The protocol's ceiling on a ``time`` command's lifetime (``protocols/uplink.md`` §5.4): a gateway without a
-#: trusted clock takes the lifetime as the bound on the delivery delay, hence on its own clock error.
+#: The protocol's ceiling on a ``time`` command's lifetime (``protocols/uplink.md`` §5.5): a time command that
+#: echoes no request of the gateway is bounded by its lifetime alone, hence the gateway's clock error by half of it.
 MAX_TIME_TTL_S = 60
 
 
@@ -16,8 +16,9 @@ class DownlinkSettings(StrictModel):
                                  description="a gateway not sent a signed time command for this long gets one with "
                                              "its next HTTP poll or the MQTT publisher's next round")
     time_ttl_s: int = Field(MAX_TIME_TTL_S, ge=1, le=MAX_TIME_TTL_S,
-                            description="lifetime of each time command; half of it is the gateway's clock error "
-                                        "bound, so shorter is more precise but must outlast the delivery")
+                            description="lifetime of each time command; must outlast the delivery. A gateway "
+                                        "measures the delivery from its echoed time request; only for one that "
+                                        "echoes none is half the lifetime its clock error bound")
 
     @model_validator(mode="after")
     def _ttl_within_interval(self) -> DownlinkSettings:

@@ -1,15 +1,19 @@
 """The cloud as the gateways' time source: a freshly signed ``time`` command for each gateway that has not been
 sent one within ``downlink.time_interval_s`` — with its HTTP poll, or in a round of the MQTT publisher.
 
-**Signed at send time, never queued ahead.** A gateway trusts its wall clock only from NTP or a signed ``time``
-command (``edge.clocktrust``). While its clock is untrusted it cannot check a command's expiry (``verify_command``
-without a clock accepts any ``time``), so it takes the command's lifetime as the bound on how long it travelled:
-true time is within ``[time_ms, time_ms + lifetime]`` and its error bound is half the lifetime (``edge``'s
-``CloudCommands.time``). A time command queued in advance and handed over late would set the gateway wrong by
-the whole delay, and nothing could tell. So each one is signed the moment it is handed over, lives only
-``downlink.time_ttl_s`` (≤ 60 s, ``protocols/uplink.md`` §5.4), and is never handed over expired: the poll leaves
-expired commands out, and over MQTT the publish carries an MQTT 5 message expiry so a broker keeping it for an
-offline gateway's session drops it in time (``cloud.downlink.publisher``).
+**Echoing the gateway's time request.** A gateway sends a time request with each HTTP poll (``time_request``) and
+in each MQTT online status; a time command signed after it arrived echoes it (``body.echo``), and the gateway,
+which knows when it sent that request, then knows the command was signed within the measured round trip: its
+error bound is half of that (``protocols/uplink.md`` §5.5), milliseconds on a good link. Over HTTP the poll's own
+request is echoed; over MQTT the latest request seen in the gateway's status (:class:`ClockAsks`).
+
+**Signed at send time, never queued ahead.** A time command that echoes nothing (an older gateway, or no request
+seen yet) can only be bounded by its lifetime — true time within ``[time_ms, time_ms + lifetime]``, error bound
+half the lifetime — and a gateway without a trusted clock cannot check its expiry. A time command queued in
+advance and handed over late would set such a gateway wrong by the whole delay. So each one is signed the moment
+it is handed over, lives only ``downlink.time_ttl_s`` (≤ 60 s, ``protocols/uplink.md`` §5.5), and is never handed
+over expired: the poll leaves expired commands out, and over MQTT the publish carries an MQTT 5 message expiry so a
+broker keeping it for an offline gateway's session drops it in time (``cloud.downlink.publisher``).
 
 **Counters.** A time command takes the gateway's next down-channel counter like any other and is stored until it
 expires, so a poll whose answer was lost gets the same one again while it lives. A gateway with an untrusted clock
@@ -121,12 +125,13 @@ def last_sent_ms(db: Session, *, gateway_id: str, now: datetime) -> int | None:
     return max(sent) if sent else None
 
 
-def issue_time(db: Session, *, gateway_id: str, transport: Transport, now: datetime,
-               sync: TimeSync) -> QueuedCommand:
-    """Sign and store a time command saying ``now`` and stamp ``transport``; the caller holds the counter and
-    hands the command over at once."""
-    queued = queue_command(db, gateway_id=gateway_id, kind="time", body={"time_ms": to_ms(now)}, now=now,
-                           ttl=sync.ttl, keystore=sync.keystore)
+def issue_time(db: Session, *, gateway_id: str, transport: Transport, now: datetime, sync: TimeSync,
+               echo: str | None = None) -> QueuedCommand:
+    """Sign and store a time command saying ``now`` (echoing the gateway's time request ``echo``, received before
+    ``now``) and stamp ``transport``; the caller holds the counter and hands the command over at once."""
+    body: dict[str, object] = {"time_ms": to_ms(now)} if echo is None else {"time_ms": to_ms(now), "echo": echo}
+    queued = queue_command(db, gateway_id=gateway_id, kind="time", body=body, now=now, ttl=sync.ttl,
+                           keystore=sync.keystore)
     store(db, stamp_name(gateway_id, transport), to_ms(now))
     return queued
 
@@ -154,9 +159,10 @@ def _poll_needs_time(db: Session, *, gateway_id: str, after: int, now: datetime,
     return "time" in list(kinds)[1:]
 
 
-def _time_first(db: Session, *, gateway_id: str, after: int, sync: TimeSync, asked: bool) -> datetime:
-    """Under the gateway's counter: a fresh time command, then the commands it has not accepted re-issued
-    behind it. Returns the instant signed."""
+def _time_first(db: Session, *, gateway_id: str, after: int, sync: TimeSync, asked: bool,
+                time_request: str | None = None) -> datetime:
+    """Under the gateway's counter: a fresh time command (echoing the poll's ``time_request``), then the commands
+    it has not accepted re-issued behind it. Returns the instant signed."""
     hold(db, counter_name(gateway_id, DOWN_CHANNEL))
     now = sync.clock()  # read once the counter is held: waiting for it must not age the time signed
     rows = pending_rows(db, gateway_id=gateway_id, after=after, now=now)
@@ -167,7 +173,7 @@ def _time_first(db: Session, *, gateway_id: str, after: int, sync: TimeSync, ask
         if row.kind == "time":
             db.delete(row)  # superseded by the fresh one
     db.flush()
-    issue_time(db, gateway_id=gateway_id, transport=HTTP, now=now, sync=sync)
+    issue_time(db, gateway_id=gateway_id, transport=HTTP, now=now, sync=sync, echo=time_request)
     for row in rows:
         if row.kind != "time":
             reissue(db, row, keystore=sync.keystore)
@@ -175,16 +181,17 @@ def _time_first(db: Session, *, gateway_id: str, after: int, sync: TimeSync, ask
 
 
 def commands_for_poll(db: Session, *, database: Database, gateway_id: str, after: int, now: datetime,
-                      sync: TimeSync, clock_untrusted: bool = False) -> list[bytes]:
+                      sync: TimeSync, clock_untrusted: bool = False, time_request: str | None = None) -> list[bytes]:
     """What a gateway's HTTP poll answers: its pending commands, led by a freshly signed time command when one is
     due — or asked for: ``clock_untrusted`` (the poll's ``clock=untrusted``) makes it due at once, within the
-    rate limit. ``db`` is the request's read session; only a poll that must sign opens a write transaction, so
-    the polls of thousands of gateways stay reads."""
+    rate limit. A fresh time command echoes the poll's ``time_request``. ``db`` is the request's read session;
+    only a poll that must sign opens a write transaction, so the polls of thousands of gateways stay reads."""
     if not _poll_needs_time(db, gateway_id=gateway_id, after=after, now=now, sync=sync, asked=clock_untrusted):
         return pending_for_poll(db, gateway_id=gateway_id, after=after, now=now)
     db.rollback()  # end the read snapshot; the write transaction below sees what others committed
     with database.session(write=True) as wdb:
-        signed_at = _time_first(wdb, gateway_id=gateway_id, after=after, sync=sync, asked=clock_untrusted)
+        signed_at = _time_first(wdb, gateway_id=gateway_id, after=after, sync=sync, asked=clock_untrusted,
+                                time_request=time_request)
         commands = pending_for_poll(wdb, gateway_id=gateway_id, after=after, now=signed_at)
         wdb.commit()  # before the answer leaves: a command is never handed out and then rolled back
     return commands
@@ -224,12 +231,12 @@ def ask_answered(db: Session, *, gateway_id: str, asked_at_ms: int, now: datetim
     return last is not None and last >= asked_at_ms
 
 
-def time_for_mqtt(db: Session, *, gateway_id: str, sync: TimeSync,
-                  asked_at_ms: int | None = None) -> QueuedCommand | None:
+def time_for_mqtt(db: Session, *, gateway_id: str, sync: TimeSync, asked_at_ms: int | None = None,
+                  echo: str | None = None) -> QueuedCommand | None:
     """For the publisher holding the gateway's counter, with every earlier command of it published: a freshly
-    signed time command to publish now (then ``mark_published``), or None when one was sent within the interval
-    — unless the gateway asked (at ``asked_at_ms``, see :class:`ClockAsks`), none was signed for it since, and
-    the rate limit allows one now."""
+    signed time command to publish now (then ``mark_published``), echoing the gateway's latest time request
+    ``echo`` (:meth:`ClockAsks.request`), or None when one was sent within the interval — unless the gateway asked
+    (at ``asked_at_ms``, see :class:`ClockAsks`), none was signed for it since, and the rate limit allows one."""
     now = sync.clock()
     if not sync.due(read(db, stamp_name(gateway_id, MQTT)), now):
         if asked_at_ms is None:
@@ -237,7 +244,7 @@ def time_for_mqtt(db: Session, *, gateway_id: str, sync: TimeSync,
         last = last_sent_ms(db, gateway_id=gateway_id, now=now)
         if (last is not None and last >= asked_at_ms) or not sync.may_answer_ask(last, now):
             return None
-    return issue_time(db, gateway_id=gateway_id, transport=MQTT, now=now, sync=sync)
+    return issue_time(db, gateway_id=gateway_id, transport=MQTT, now=now, sync=sync, echo=echo)
 
 
 def mark_published(db: Session, *, gateway_id: str, counter: int, at: datetime) -> None:
@@ -253,24 +260,36 @@ class ClockAsks:
     Fed from paho's network thread (:meth:`status`), read by the publisher's loop, so every method takes the
     lock. A newer status of the gateway saying trusted or offline withdraws its ask; a repeated ask keeps the
     first instant (a time command signed after it answers both). :meth:`wait` lets the loop sleep until an ask
-    arrives, so it is answered at once rather than at the next round.
+    arrives, so it is answered at once rather than at the next round. Every online status's ``time_request`` is
+    kept too (the latest per gateway, asking or not), for the next time command to echo; an offline status
+    forgets it.
     """
 
     def __init__(self, *, clock: Callable[[], datetime]) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._asks: dict[str, int] = {}
+        self._requests: dict[str, str] = {}
         self._arrived = threading.Event()
 
     def status(self, gateway_id: str, status: Status) -> None:
         """A status from ``gateway_id``'s own topic (the broker's ACL lets only that gateway publish there)."""
         with self._lock:
+            if status.online and status.time_request is not None:
+                self._requests[gateway_id] = status.time_request
+            elif not status.online:
+                self._requests.pop(gateway_id, None)
             if status.online and status.clock_trusted is False:
                 if gateway_id not in self._asks:
                     self._asks[gateway_id] = to_ms(self._clock())
                     self._arrived.set()
             else:
                 self._asks.pop(gateway_id, None)
+
+    def request(self, gateway_id: str) -> str | None:
+        """The gateway's latest time request (from its status), for the time command to echo."""
+        with self._lock:
+            return self._requests.get(gateway_id)
 
     def pending(self) -> dict[str, int]:
         """The open asks: gateway → when asked (unix ms)."""

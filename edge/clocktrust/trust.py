@@ -18,10 +18,14 @@ from enum import StrEnum
 from edge.errors import EdgeError
 
 DEFAULT_DRIFT_PPM = 50.0
-#: The largest error bound at which the time is still handed to padlocks. A minute is well inside a permit's
-#: window (hours) and the token clock-skew allowance, and admits a cloud time command delivered within its
-#: 60-second lifetime (bound 30 s + the cloud's own error).
+#: The largest error bound at which the time is trusted at all (command expiry, deadlines, trusted records). A
+#: minute is well inside a permit's window (hours) and the token clock-skew allowance, and admits a cloud time
+#: command that echoes no request, delivered within its 60-second lifetime (bound 30 s + the cloud's own error).
 DEFAULT_MAX_UNCERTAINTY_MS = 60_000
+#: The largest error bound at which the time is signed into a padlock's clock: the tolerance a padlock clock is
+#: held to (``PadlockClockPolicy.tolerance_s``). A looser time may check command expiry and stamp records, but
+#: setting a lock's clock from it could move that clock further than the lock may drift (uplink spec §5.5).
+DEFAULT_PADLOCK_MAX_UNCERTAINTY_MS = 10_000
 #: Error assumed when the OS says "synchronised" without a bound (timedatectl).
 DEFAULT_NTP_UNCERTAINTY_MS = 1_000
 #: The cloud's own clock error (it runs NTP-synchronised servers).
@@ -40,6 +44,7 @@ class Distrust(StrEnum):
     OTHER_BOOT = "other_boot"  # the anchor is from a previous boot
     TOO_UNCERTAIN = "too_uncertain"  # drift since the last source exceeds the bound
     DISTRUSTED = "distrusted"  # dropped on evidence that it was wrong
+    TOO_UNCERTAIN_FOR_PADLOCK = "too_uncertain_for_padlock"  # trusted, but too loose to set a padlock's clock
 
 
 class ClockUntrusted(EdgeError):
@@ -124,6 +129,16 @@ class ClockTrust:
             raise ClockUntrusted(f"the gateway clock is not trusted: {code}", code=str(code))
         return estimate
 
+    def for_padlock(self, reading: Reading, *,
+                    max_uncertainty_ms: float = DEFAULT_PADLOCK_MAX_UNCERTAINTY_MS) -> TrustedTime:
+        """Trusted time tight enough to set a padlock's clock; :class:`ClockUntrusted` otherwise."""
+        trusted = self.trusted(reading)
+        if trusted.uncertainty_ms > max_uncertainty_ms:
+            raise ClockUntrusted(f"the gateway clock is trusted within ±{trusted.uncertainty_ms} ms, too loose for a "
+                                 f"padlock (±{max_uncertainty_ms:.0f} ms)",
+                                 code=str(Distrust.TOO_UNCERTAIN_FOR_PADLOCK))
+        return trusted
+
     def record_ms(self, reading: Reading) -> tuple[int, bool]:
         """Wall time to stamp a record with, and whether it is trusted: the estimate when there is one in this
         boot (better than a wall clock nobody vouches for), else the system wall clock."""
@@ -159,8 +174,9 @@ class ClockTrust:
     def on_cloud_time(self, time_ms: int, reading: Reading, *, delay_bound_ms: float,
                       cloud_error_ms: float = DEFAULT_CLOUD_ERROR_MS) -> ClockTrust:
         """A verified cloud ``time`` command that arrived at ``reading``. The caller vouches that it was signed at
-        most ``delay_bound_ms`` before it arrived: the request's round trip when the cloud signs time on request,
-        the command's lifetime otherwise. True time is then within ``[time_ms, time_ms + delay]``."""
+        most ``delay_bound_ms`` before it arrived: the measured round trip of the time request it echoes, else the
+        command's lifetime (uplink spec §5.5). True time is then within ``[time_ms, time_ms + delay]``: the
+        estimate is the middle, the bound half the delay plus the cloud's own clock error."""
         if delay_bound_ms < 0:
             raise ValueError("delay_bound_ms cannot be negative")
         half = delay_bound_ms / 2

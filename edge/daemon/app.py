@@ -65,7 +65,7 @@ from edge.ledger import Ledger
 from edge.ops import Health, Notifier, OpsServer, Registry, WatchdogPinger, watchdog_interval
 from edge.outbox import Outbox
 from edge.tasks import Supervised
-from protocols.commands import DOWN_CHANNEL
+from protocols.commands import DOWN_CHANNEL, TimeSet
 from protocols.gasprofile import DetectorProfile, DetectorSnapshot, OutputModuleProfile, load_profile
 from protocols.uplink.fields import b64url_decode, b64url_encode
 from safegrid import __version__
@@ -281,7 +281,7 @@ class Daemon:
         self._counters = await CounterStore.open(self.state_dir / "counters.db")
         self.gate = CommandGate(self._counters, trusted_keys(cfg.cloud.command_keys), gateway=self.gateway,
                                 clock_ms=self.clock_keeper.trusted_ms,
-                                on_expired_time=self.clock_keeper.distrust_unless_ntp)
+                                on_expired_time=self.clock_keeper.takes_expired_time)
         self.dispatcher = CommandDispatcher(self.gate, report=self._report_command)
         for kind, handler in self.commands.handlers().items():
             self.dispatcher.register(kind, handler)
@@ -295,7 +295,8 @@ class Daemon:
                                   verify_ack=self.gate.verify_ack,
                                   last_down_counter=lambda: self._counters.last(DOWN_CHANNEL),
                                   software=f"safegrid-edge {__version__}",
-                                  clock_trusted=lambda: self.clock_keeper.trusted_ms() is not None)
+                                  clock_trusted=lambda: not self.clock_keeper.wants_time(),
+                                  time_request=self.clock_keeper.time_request)
         await self.uplink.start()
         self.sender = Sender(self.outbox, self.uplink, cfg.uplink.batch)
         self._supervise("uplink-sender", self.sender.run)
@@ -575,8 +576,8 @@ class Daemon:
         for space in [s.id for s in self.config.spaces if s.output_module == module.id]:
             await self.desk.button(space)
 
-    def cloud_time(self, time_ms: int, delay_bound_ms: float) -> None:
-        self.clock_keeper.cloud_time(time_ms, delay_bound_ms=delay_bound_ms)
+    def take_time(self, command: TimeSet) -> None:
+        self.clock_keeper.take_time(command)  # bounded by the echoed request's round trip, or the lifetime
 
     def padlock_ids(self) -> list[str]:
         return [lock.id for lock in self.config.padlocks]

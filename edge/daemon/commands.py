@@ -77,9 +77,7 @@ class CloudCommands:
 
     async def time(self, command: Command) -> None:
         assert isinstance(command, TimeSet)
-        # The command was signed at most its lifetime before it arrived: that bounds the delivery delay.
-        lifetime = command.expires_at_ms - command.issued_at_ms
-        self.gateway.cloud_time(command.body.time_ms, float(lifetime))
+        self.gateway.take_time(command)  # bounded by the echoed request's round trip, or the lifetime
 
     async def padlock_push(self, command: Command) -> None:
         if isinstance(command, RevocationList):

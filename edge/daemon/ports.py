@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from edge.core.session_io import SessionInput
 from edge.daemon.desk import AlarmDesk
+from protocols.commands import TimeSet
 
 
 class SpacePort(Protocol):
@@ -28,7 +29,7 @@ class CommandPort(SpacePort, Protocol):
     @property
     def desk(self) -> AlarmDesk: ...
 
-    def cloud_time(self, time_ms: int, delay_bound_ms: float) -> None: ...
+    def take_time(self, command: TimeSet) -> None: ...
 
     def padlock_ids(self) -> Sequence[str]: ...
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.downlink.state import CounterStore
 from edge.errors import EdgeError
-from protocols.commands import ACK_CHANNEL, AckCommand, Channel, Command, SignedCommand, verify_command
+from protocols.commands import ACK_CHANNEL, AckCommand, Channel, Command, SignedCommand, TimeSet, verify_command
 from protocols.errors import EnvelopeError
 from protocols.uplink import Ack
 
@@ -25,9 +25,10 @@ log = structlog.get_logger(__name__)
 
 #: The gateway's wall clock in unix ms, or None while it is not trusted (then only a ``time`` command passes).
 TrustedClock = Callable[[], int | None]
-#: Called when a genuine ``time`` command is refused as expired; returns whether the clock's trust was dropped
-#: (the gateway's clock runs ahead: uplink spec 5.4). An NTP-synced clock keeps its trust and the refusal stands.
-ExpiredTime = Callable[[], bool]
+#: Called with a genuine ``time`` command our clock calls expired; returns whether to take it anyway: only when it
+#: echoes one of our time requests (then its freshness is measured and our clock runs ahead) and NTP does not
+#: vouch for our clock (uplink spec 5.5). Otherwise the refusal stands: it may have waited past its lifetime.
+ExpiredTime = Callable[[TimeSet], bool]
 
 
 class CommandRejected(EdgeError):
@@ -74,18 +75,18 @@ class CommandGate:
                               now_ms=now_ms, channel=channel)
 
     def _time_despite_our_clock(self, data: bytes | SignedCommand, channel: Channel) -> Command | None:
-        """A fresh, genuine ``time`` command that our clock calls expired means our clock runs ahead: drop its
-        trust (unless NTP vouches for it) and take the command as an untrusted gateway would."""
+        """A genuine ``time`` command that our clock calls expired but that answers our own time request (so its
+        freshness is measured) means our clock runs ahead: take it (unless NTP vouches for our clock)."""
         if self._on_expired_time is None:
             return None
         try:
             command = self._verify(data, channel, None)  # with no clock only a genuine ``time`` passes
         except EnvelopeError:
             return None
-        if not self._on_expired_time():
+        if not isinstance(command, TimeSet) or not self._on_expired_time(command):
             return None
         log.warning("downlink_clock_ahead", gateway=self.gateway, counter=command.counter,
-                    detail="a fresh time command looked expired: the clock is distrusted and reset from it")
+                    detail="a time command answering our request looked expired: the clock is reset from it")
         return command
 
     async def verify_ack(self, data: bytes) -> Ack | None:

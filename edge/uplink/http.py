@@ -6,6 +6,8 @@ connection authenticates the cloud, so the ack needs no signature; the gateway a
 certificate or a device token. Commands come from ``GET …/commands?after={last accepted down counter}``, with
 ``&clock=untrusted`` while the gateway does not trust its wall clock: then it refuses every command but ``time`` and
 can let no one in, so it asks the cloud for a time command at once rather than when the cloud's interval is up.
+Each poll also carries a fresh ``time_request`` (uplink spec §5.5), which a time command in the answer echoes: the
+gateway then knows it was signed within the poll's round trip.
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 class HttpUplink(Uplink):
     """Uplink over HTTPS. ``last_down_counter`` gives the last accepted down-channel counter (for polling);
-    ``clock_trusted`` whether the gateway trusts its clock (None: not known, never asks for the time)."""
+    ``clock_trusted`` whether the gateway trusts its clock (None: not known, never asks for the time);
+    ``time_request`` makes the time request each poll carries (None: none)."""
 
     def __init__(self, config: HttpConfig, *, gateway: str, last_down_counter: Callable[[], int],
                  transport: httpx.AsyncBaseTransport | None = None,
-                 clock_trusted: Callable[[], bool] | None = None) -> None:
+                 clock_trusted: Callable[[], bool] | None = None,
+                 time_request: Callable[[], str] | None = None) -> None:
         super().__init__(topics.check_gateway_id(gateway))
+        self._time_request = time_request
         self.config = config
         self._last_down_counter = last_down_counter
         self._clock_trusted = clock_trusted
@@ -130,6 +135,8 @@ class HttpUplink(Uplink):
         params: dict[str, str | int] = {"after": self._last_down_counter()}
         if self._clock_trusted is not None and not self._clock_trusted():
             params["clock"] = "untrusted"  # protocols/uplink.md §7: the cloud answers with a time command at once
+        if self._time_request is not None:
+            params["time_request"] = self._time_request()  # made last: the round trip starts now
         return params
 
 

@@ -12,7 +12,9 @@ Given ``clock_trusted``, the retained online status also says whether the gatewa
 (``mqtt-clock-<gateway>``) checks it every second — trust also lapses by itself as drift accumulates, so there
 is no event to wait for — and publishes a fresh status when it changes, and every minute while it is untrusted:
 ``online`` with ``clock_trusted: false`` is how the gateway asks the cloud for a signed ``time`` command at once
-(uplink spec §6), rather than waiting up to the cloud's interval while it refuses every other command.
+(uplink spec §6), rather than waiting up to the cloud's interval while it refuses every other command. Given
+``time_request``, every online status carries a fresh time request, which the cloud echoes in its next ``time``
+command so the gateway can measure the delivery (§5.5).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ class MqttUplink(Uplink):
 
     def __init__(self, config: MqttConfig, *, gateway: str, verify_ack: AckVerifier, epoch: int | None = None,
                  client_id: str | None = None, software: str | None = None,
-                 clock_ms: Callable[[], int] | None = None, clock_trusted: Callable[[], bool] | None = None) -> None:
+                 clock_ms: Callable[[], int] | None = None, clock_trusted: Callable[[], bool] | None = None,
+                 time_request: Callable[[], str] | None = None) -> None:
         super().__init__(topics.check_gateway_id(gateway))
         self.config = config
         self._verify_ack = verify_ack
@@ -83,6 +86,7 @@ class MqttUplink(Uplink):
         self._offline_mid: int | None = None
         self._offline_published = asyncio.Event()
         self._clock_trusted_now = clock_trusted
+        self._time_request = time_request  # called on paho's thread too (on connect): it only reads the clocks
         self._clock_trusted: bool | None = None  # the last value read: what a status says (read by paho's thread)
         self._clock_said: bool | None = None  # what the last online status handed to paho said
         self._clock_said_at = 0.0  # when (monotonic s)
@@ -290,8 +294,10 @@ class MqttUplink(Uplink):
                              retain=True)
 
     def _status_payload(self, online: bool, clock_trusted: bool | None) -> bytes:
+        request = self._time_request() if online and self._time_request is not None else None
         return encode_status(make_status(self.gateway, online=online, at_ms=self._clock_ms(), epoch=self._epoch,
-                                         software=self._software, clock_trusted=clock_trusted))
+                                         software=self._software, clock_trusted=clock_trusted,
+                                         time_request=request))
 
 
 def _path(value: object) -> str | None:

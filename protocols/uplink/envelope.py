@@ -25,6 +25,7 @@ from protocols.uplink.fields import (
     Seq,
     Text,
     TimeMs,
+    TimeRequest,
     parse_json,
     parse_python,
 )
@@ -117,7 +118,8 @@ class Status(Message):
 
     ``clock_trusted`` (optional, absent in older gateways' statuses) says whether the gateway trusts its wall
     clock; the gateway publishes a new status when that changes, and an online status with ``clock_trusted: false``
-    asks the cloud for a signed ``time`` command at once (uplink spec §6)."""
+    asks the cloud for a signed ``time`` command at once (uplink spec §6). ``time_request`` (optional) is the
+    gateway's latest time request, which the cloud echoes in the next ``time`` command (uplink spec §5.5)."""
 
     v: Literal[1]
     gateway: GatewayId
@@ -126,6 +128,7 @@ class Status(Message):
     epoch: Epoch | None = None
     software: Text | None = None
     clock_trusted: bool | None = None
+    time_request: TimeRequest | None = None
 
 
 ENVELOPE_ADAPTER: TypeAdapter[Envelope] = TypeAdapter(Envelope)
@@ -239,7 +242,8 @@ def decode_status(data: bytes) -> Status:
 
 
 def make_status(gateway: str, *, online: bool, at_ms: int | None = None, epoch: int | None = None,
-                software: str | None = None, clock_trusted: bool | None = None) -> Status:
+                software: str | None = None, clock_trusted: bool | None = None,
+                time_request: str | None = None) -> Status:
     return parse_python(STATUS_ADAPTER, {"v": 1, "gateway": gateway, "online": online, "at_ms": at_ms,
-                                         "epoch": epoch, "software": software, "clock_trusted": clock_trusted},
-                        what="status")
+                                         "epoch": epoch, "software": software, "clock_trusted": clock_trusted,
+                                         "time_request": time_request}, what="status")

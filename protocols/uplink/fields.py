@@ -129,3 +129,9 @@ def _malformed(exc: ValidationError, what: str) -> EnvelopeError:
     more = exc.error_count() - 1
     suffix = f" (and {more} more)" if more else ""
     return EnvelopeError(f"{what}: {first['msg']}{suffix}", field=loc)
+
+
+#: A gateway's time request (uplink spec §5.5): opaque to the cloud, which echoes it unchanged in the ``time``
+#: command answering it; the gateway makes it so it can tell its own requests and when it sent each.
+TIME_REQUEST_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+TimeRequest = Annotated[str, Field(pattern=TIME_REQUEST_PATTERN)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocols import crypto
@@ -21,7 +22,7 @@ from protocols.commands import (
     make_command,
     sign_command,
 )
-from protocols.uplink.envelope import encode_ack, encode_envelope, gzip_compress, make_ack, make_envelope
+from protocols.uplink.envelope import encode_ack, encode_envelope, gzip_compress, make_ack, make_envelope, to_json
 from protocols.uplink.fields import b64url_encode
 from protocols.uplink.records import make_record
 from protocols.vectorgen import seeded_bytes, seeded_key
@@ -117,8 +118,10 @@ def command_vectors() -> list[dict[str, Any]]:
     config = dict(cmds)["config"]
     time = dict(cmds)["time"]
     ack = dict(cmds)["ack"]
+    echoed = time.model_copy(update={"body": time.body.model_copy(update={"echo": "1234567-0f1e2d3c4b5a6978"})})
     vectors += [
         _vector("ok_time_untrusted_clock", sign_command(time, cloud, kid=kid), "ok", now_ms=None, command=time),
+        _vector("ok_time_echo", sign_command(echoed, cloud, kid=kid), "ok", now_ms=None, command=echoed),
         _vector("unknown_kid", sign_command(config, forger, kid=crypto.key_id(forger)), "unknown_kid"),
         _vector("bad_signature_forged", sign_command(config, forger, kid=kid), "bad_signature"),
         _vector("wrong_gateway", sign_command(config.model_copy(update={"gateway": OTHER_GATEWAY}), cloud, kid=kid),
@@ -130,14 +133,44 @@ def command_vectors() -> list[dict[str, Any]]:
         _vector("untrusted_clock", sign_command(config, cloud, kid=kid), "untrusted_clock", now_ms=None),
         _vector("malformed_not_json", b"\x00not json", "malformed"),
         _vector("malformed_signed_payload", _signed_raw(b'{"v":1,"kind":"reboot"}', cloud, kid), "malformed"),
+        *profile_vectors(config, cloud, kid),
     ]
     return vectors
 
 
+def profile_vectors(command: Command, key: Ed25519PrivateKey, kid: bytes) -> list[dict[str, Any]]:
+    """Correctly signed COSE_Sign1 that break the profile of uplink spec §5.2: each is ``malformed``, so two
+    verifiers written from the spec agree on them (a lax COSE library would accept every one)."""
+    payload = to_json(command)
+    alg, ct = (crypto.HDR_ALG, crypto.ALG_ED25519), (HDR_CONTENT_TYPE, PAYLOAD_CONTENT_TYPE)
+    kid_ = (crypto.HDR_KID, kid)
+    return [
+        _vector("malformed_kid_unprotected", _sign_headers(payload, key, [alg, ct], unprotected={crypto.HDR_KID: kid}),
+                "malformed"),
+        _vector("malformed_untagged", _sign_headers(payload, key, [alg, ct, kid_], tagged=False), "malformed"),
+        _vector("malformed_header_order", _sign_headers(payload, key, [kid_, alg, ct]), "malformed"),
+        _vector("malformed_extra_header", _sign_headers(payload, key, [alg, ct, kid_, (100, "x")]), "malformed"),
+    ]
+
+
+def _sign_headers(payload: bytes, key: Ed25519PrivateKey, protected: list[tuple[int, Any]], *,
+                  unprotected: dict[int, Any] | None = None, tagged: bool = True) -> bytes:
+    """The wire form of a COSE_Sign1 with the protected header's entries in exactly the order given, correctly
+    signed over those bytes."""
+    protected_bytes = cbor2.dumps(dict(protected))  # not canonical: keeps the order given
+    to_sign = cbor2.dumps(["Signature1", protected_bytes, COMMAND_AAD, payload])
+    sign1 = [protected_bytes, unprotected or {}, payload, key.sign(to_sign)]
+    cose = cbor2.dumps(cbor2.CBORTag(crypto.COSE_SIGN1_TAG, sign1) if tagged else sign1)
+    return _wire(cose)
+
+
 def _signed_raw(payload: bytes, key: Ed25519PrivateKey, kid: bytes) -> bytes:
     """A correctly signed COSE_Sign1 over a payload that is not a valid command."""
-    cose = crypto.sign1(payload, key, kid=kid, external_aad=COMMAND_AAD,
-                        extra_protected={HDR_CONTENT_TYPE: PAYLOAD_CONTENT_TYPE})
+    return _wire(crypto.sign1(payload, key, kid=kid, external_aad=COMMAND_AAD,
+                              extra_protected={HDR_CONTENT_TYPE: PAYLOAD_CONTENT_TYPE}))
+
+
+def _wire(cose: bytes) -> bytes:
     return b'{"v":1,"cose":"' + b64url_encode(cose).encode() + b'"}'
 
 

@@ -3,7 +3,8 @@
 The lock binds a time set to the nonce of a fresh TIME_SET challenge, so the signature is made on the link,
 right after the challenge arrives. The time comes from ``trusted_time`` (in the daemon:
 ``ClockKeeper.for_padlock``), which raises :class:`~edge.clocktrust.ClockUntrusted` when the gateway's clock
-may not be relied on: then nothing is signed and nothing is pushed.
+may not be relied on, or only within more than the padlock bound (10 s, uplink spec §5.5): then nothing is
+signed and nothing is pushed.
 """
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ CONFIG = {"version": 1, "settings": {}}
 class EdgeSide:
     """What a gateway does with the commands it receives: its command gate (signature, counter, channel, and the
     clock rule: without a trusted clock only ``time`` passes) and its clock trust, fed each accepted time command
-    as ``edge.daemon.commands.CloudCommands.time`` does (the lifetime bounds the delivery delay)."""
+    as ``edge.clocktrust.ClockKeeper.take_time`` does for one echoing no request of its own — these polls send
+    none, so the lifetime bounds the delivery delay (uplink spec 5.5; ``test_time_precision`` has the echo)."""
 
     def __init__(self, keys: dict[bytes, Ed25519PublicKey], state: Path) -> None:
         self.keys = keys
@@ -225,6 +226,35 @@ def test_a_gateway_polling_with_an_untrusted_clock_gets_a_time_at_once_at_most_e
     assert r.status_code == 422 and r.json()["error"]["field"] == "query.clock"
 
 
+def test_a_polled_time_command_echoes_the_polls_time_request(client: TestClient, gateway: str,
+                                                              edge: EdgeSide) -> None:
+    """Uplink spec 5.5: the time command signed for a poll echoes that poll's ``time_request``; handed out again
+    (a lost answer) it keeps the echo it was signed with, which only makes the gateway's measured round trip
+    longer. A request that is not a token is refused."""
+    headers = {"Authorization": f"Bearer {gateway}"}
+    r = client.get(URL, params={"after": 0, "time_request": "1234-00aa"}, headers=headers)
+    assert r.status_code == 200, r.text
+    [wire] = decode_poll(r.content)
+    command = verify_command(wire, edge.keys, gateway_id="gw-e1", last_counter=0, now_ms=None)
+    assert isinstance(command, TimeSet) and command.body.echo == "1234-00aa"
+    r = client.get(URL, params={"after": 0, "time_request": "1300-00bb"}, headers=headers)
+    assert decode_poll(r.content) == [wire]
+    r = client.get(URL, params={"after": 0, "time_request": "no spaces"}, headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "query.time_request"
+
+
+def test_clock_asks_keep_the_latest_time_request_of_an_online_gateway() -> None:
+    asks = ClockAsks(clock=Clock())
+    assert asks.request("gw-e1") is None
+    asks.status("gw-e1", make_status("gw-e1", online=True, clock_trusted=True, time_request="1-aa"))
+    asks.status("gw-e1", make_status("gw-e1", online=True, clock_trusted=True, time_request="2-bb"))
+    assert asks.request("gw-e1") == "2-bb" and asks.pending() == {}  # a trusted clock asks nothing
+    asks.status("gw-e1", make_status("gw-e1", online=True))  # no request said: the last one stands
+    assert asks.request("gw-e1") == "2-bb"
+    asks.status("gw-e1", make_status("gw-e1", online=False))  # gone: its requests with it
+    assert asks.request("gw-e1") is None
+
+
 def test_an_asking_poll_counts_the_time_sent_over_mqtt(client: TestClient, gateway: str, edge: EdgeSide,
                                                        database: Database, clock: Clock) -> None:
     """The rate limit is per gateway: a time command the MQTT publisher signed for it a moment ago counts."""
@@ -358,7 +388,8 @@ async def test_a_gateway_reporting_an_untrusted_clock_gets_a_time_over_mqtt_at_o
     statuses: list[Status] = []
 
     def on_status(gateway_id: str, status: Status) -> None:
-        statuses.append(status)
+        if gateway_id == "gw-e1":  # the shared broker may hold other tests' retained statuses
+            statuses.append(status)
         asks.status(gateway_id, status)
 
     async def no_acks(_payload: bytes) -> Ack | None:

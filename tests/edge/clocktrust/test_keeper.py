@@ -8,8 +8,11 @@ import time
 import pytest
 
 from edge.clocktrust.keeper import ClockKeeper
+from edge.clocktrust.requests import TimeRequests
 from edge.clocktrust.system import NtpStatus, adjtimex_status
 from edge.clocktrust.trust import ClockUntrusted, Reading
+from edge.errors import EdgeError
+from protocols.commands import TimeSet, make_command
 
 T0 = 1_767_225_600_000
 
@@ -91,11 +94,79 @@ async def test_a_failing_probe_does_not_end_the_loop() -> None:
         await keeper.stop()
 
 
-async def test_an_expired_looking_time_command_drops_cloud_trust_but_not_ntp_trust() -> None:
+def time_command(time_ms: int, *, echo: str | None = None, lifetime_ms: int = 60_000) -> TimeSet:
+    body: dict[str, object] = {"time_ms": time_ms} if echo is None else {"time_ms": time_ms, "echo": echo}
+    command = make_command({"kind": "time", "gateway": "gw-1", "counter": 7, "issued_at_ms": time_ms,
+                            "expires_at_ms": time_ms + lifetime_ms, "body": body})
+    assert isinstance(command, TimeSet)
+    return command
+
+
+def test_an_echoed_time_command_is_bounded_by_the_measured_round_trip() -> None:
+    clocks = Clocks()
+    keeper = ClockKeeper(boot_id="b", clocks=clocks)
+    request = keeper.time_request()
+    clocks.mono += 0.080  # the request travelled, the cloud signed at T0, the command came back: 80 ms in all
+    assert keeper.take_time(time_command(T0, echo=request)) is True
+    trusted = keeper.for_padlock()
+    assert trusted.wall_ms == T0 + 40 and 40 + 500 <= trusted.uncertainty_ms <= 40 + 500 + 1  # half the RTT + cloud
+
+
+def test_a_time_command_without_our_echo_gets_the_coarse_bound_and_no_padlock() -> None:
+    """No echo, an echo from another process (key), a tampered one: only the lifetime bounds the delivery. Such
+    time is trusted for checking expiries but too loose (±30.5 s) to set a padlock's clock."""
+    other = TimeRequests().new(10.0)
+    for echo in (None, other, "10000-0000000000000000", "abc"):
+        clocks = Clocks()
+        keeper = ClockKeeper(boot_id="b", clocks=clocks)
+        keeper.time_request()
+        assert keeper.take_time(time_command(T0, echo=echo)) is True
+        assert keeper.trusted_ms() == T0 + 30_000
+        with pytest.raises(ClockUntrusted) as err:
+            keeper.for_padlock()
+        assert err.value.code == "too_uncertain_for_padlock"
+
+
+def test_an_unechoed_time_command_our_estimate_shows_expired_never_sets_the_clock_back() -> None:
+    """The gateway's clock is no longer trusted (drift grew its bound past a minute) but still knows roughly what
+    time it is: a time command that waited in a broker past its lifetime is refused, the estimate kept."""
+    clocks = Clocks()
+    keeper = ClockKeeper(boot_id="b", clocks=clocks)
+    keeper.take_time(time_command(T0, echo=keeper.time_request()))
+    clocks.mono += 15 * 24 * 3600  # 15 days without a source: bound 0.5 s + 65 s of drift, no longer trusted
+    assert keeper.trusted_ms() is None
+    estimate = keeper.trust.estimate(keeper.reading())
+    assert estimate is not None
+    stale = time_command(estimate.wall_ms - 10 * 60_000)  # signed 10 minutes ago, lifetime 1 minute
+    with pytest.raises(EdgeError) as err:
+        keeper.take_time(stale)
+    assert err.value.code == "expired"
+    assert keeper.trust.estimate(keeper.reading()) == estimate
+
+
+def test_requests_are_ours_and_from_the_past() -> None:
+    requests = TimeRequests()
+    token = requests.new(12.3456)
+    assert token.startswith("12345-") and requests.round_trip_ms(token, 12.5) == pytest.approx(155.0)
+    assert requests.round_trip_ms(token, 12.0) is None  # sent after it arrived: not ours to believe
+    assert TimeRequests().round_trip_ms(token, 12.5) is None  # another process's key
+    forged = "12400-" + token.split("-")[1]  # a later send time under the same tag
+    assert requests.round_trip_ms(forged, 12.5) is None
+    assert requests.round_trip_ms(None, 12.5) is None
+
+
+async def test_an_expired_looking_time_command_is_taken_only_when_it_echoes_our_request_and_not_over_ntp() -> None:
     clocks = Clocks()
     keeper = ClockKeeper(boot_id="b", clocks=clocks)
     keeper.cloud_time(T0, delay_bound_ms=400)
-    assert keeper.distrust_unless_ntp() is True and keeper.trusted_ms() is None
+    assert not keeper.wants_time()
+    assert keeper.takes_expired_time(time_command(T0 - 600_000)) is False  # may have waited in a broker
+    assert keeper.trusted_ms() is not None and keeper.wants_time()  # or our clock runs ahead: ask to tell which
+    answer = time_command(T0 - 600_000, echo=keeper.time_request())
+    assert keeper.takes_expired_time(answer) is True
+    assert keeper.trusted_ms() is not None  # taking it is the handler's business: the trust stays until then
+    keeper.take_time(answer)
+    assert not keeper.wants_time() and keeper.trusted_ms() == T0 - 600_000
 
     async def synced() -> NtpStatus:
         return NtpStatus(True, 12, "adjtimex")
@@ -103,4 +174,4 @@ async def test_an_expired_looking_time_command_drops_cloud_trust_but_not_ntp_tru
     by_ntp = ClockKeeper(boot_id="b", ntp=synced, clocks=clocks)
     clocks.wall_ms = T0
     assert await by_ntp.refresh() is True
-    assert by_ntp.distrust_unless_ntp() is False and by_ntp.trusted_ms() is not None
+    assert by_ntp.takes_expired_time(time_command(T0 - 600_000, echo=by_ntp.time_request())) is False

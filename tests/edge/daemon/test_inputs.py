@@ -114,12 +114,21 @@ async def test_port_lost_mid_session_is_an_alarm_and_polling_resumes(daemon: Dae
                for _s, k, b in rows)
 
 
-async def test_a_clock_set_ahead_is_reset_by_the_next_fresh_time_command(daemon: Daemon, site: Site) -> None:
+async def test_a_clock_set_ahead_is_reset_only_by_a_time_command_answering_its_request(daemon: Daemon,
+                                                                                      site: Site) -> None:
     ahead_ms = 600_000
     wrong = site.command("time", {"time_ms": time.time_ns() // 1_000_000 + ahead_ms}, lifetime_ms=1000)
     assert await daemon.submit_command(wrong) == "applied"  # an untrusted clock takes it (its lifetime is the bound)
     assert abs(daemon.clock_keeper.trusted_ms() - time.time_ns() // 1_000_000 - ahead_ms) < 5_000
-    # The next one looks expired to a clock 10 min ahead; the clock is not NTP's, so it gives way.
-    assert await daemon.submit_command(site.time_command()) == "applied"
+    # The next one looks expired to a clock 10 min ahead. Echoing nothing, it may have waited in a broker past its
+    # lifetime: refused, the clock left alone (uplink spec 5.5).
+    assert await daemon.submit_command(site.time_command()) == "expired"
+    assert abs(daemon.clock_keeper.trusted_ms() - time.time_ns() // 1_000_000 - ahead_ms) < 5_000
+    assert daemon.clock_keeper.wants_time()  # the uplink asks for one answering its request, to tell which is wrong
+    # One answering the gateway's own time request is fresh by measurement; the clock is not NTP's, so it gives way.
+    answer = site.command("time", {"time_ms": time.time_ns() // 1_000_000,
+                                   "echo": daemon.clock_keeper.time_request()}, lifetime_ms=1000)
+    assert await daemon.submit_command(answer) == "applied"
     trusted = daemon.clock_keeper.trusted_ms()
     assert trusted is not None and abs(trusted - time.time_ns() // 1_000_000) < 5_000
+    assert not daemon.clock_keeper.wants_time()

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from protocols import crypto
-from protocols.commands import REJECTION_CODES, verify_command
+from protocols.commands import COMMAND_AAD, REJECTION_CODES, verify_command
 from protocols.errors import EnvelopeError
 from protocols.uplink import decode_ack, decode_envelope
+from protocols.uplink.fields import b64url_decode
 from protocols.vectorgen import VECTORS_DIR, render
 from protocols.vectorgen import envelope as generator
 
@@ -58,6 +59,18 @@ def test_command_vectors(vector: dict[str, Any]) -> None:
         with pytest.raises(EnvelopeError) as err:
             verify()
         assert err.value.code == vector["expect"]
+
+
+@pytest.mark.parametrize("name", ["malformed_kid_unprotected", "malformed_untagged", "malformed_header_order",
+                                  "malformed_extra_header"])
+def test_profile_vectors_are_genuinely_signed_and_refused_for_the_profile_alone(name: str) -> None:
+    """Each breaks only §5.2's profile: a plain COSE check (any header order, tag optional, kid anywhere) passes it,
+    so the refusal comes from the profile, not from a bad signature."""
+    vector = next(v for v in VECTORS["commands"] if v["name"] == name)
+    raw = b64url_decode(json.loads(vector["wire"])["cose"], field="cose")
+    crypto.verify_sign1(crypto.decode_sign1(raw, error=EnvelopeError), KEYS, external_aad=COMMAND_AAD,
+                        error=EnvelopeError)
+    assert vector["expect"] == "malformed"
 
 
 def test_every_rejection_code_has_a_vector() -> None:
