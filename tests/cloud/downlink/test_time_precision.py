@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import paho.mqtt.publish
@@ -101,7 +102,9 @@ async def open_gateway(keys: Any, state: Path, *, gateway: str = "gw-e1") -> Gat
     store = await CounterStore.open(state)
     gate = CommandGate(store, keys, gateway=gateway, clock_ms=keeper.trusted_ms,
                        on_expired_time=keeper.takes_expired_time)
-    return Gateway(keeper, gate, CloudCommands(cast(Any, type("Daemon", (), {"clock_keeper": keeper}))))
+    # The command handlers act on a CommandPort; the time handler needs only take_time.
+    port = SimpleNamespace(take_time=keeper.take_time)
+    return Gateway(keeper, gate, CloudCommands(cast(Any, port)))
 
 
 @pytest.fixture
@@ -127,7 +130,7 @@ async def test_over_http_the_gateway_clock_is_within_half_the_poll_round_trip(
     token = str(enrol(client, as_user, "gw-e1")["device_token"])
     (tmp_path / "token").write_text(token)
     gw = await open_gateway(keys_of(client, "command"), tmp_path / "counters.db")
-    uplink = HttpUplink(HttpConfig(base_url=served, token_file=tmp_path / "token", poll_interval_s=0.05),
+    uplink = HttpUplink(HttpConfig(base_url=served, token_file=tmp_path / "token", poll_interval_s=0.05, insecure=True),
                         gateway="gw-e1", last_down_counter=lambda: gw.gate.store.last("down"),
                         clock_trusted=lambda: gw.keeper.trusted_ms() is not None,
                         time_request=gw.keeper.time_request)
@@ -160,7 +163,8 @@ async def test_over_mqtt_the_gateway_clock_is_within_half_the_request_round_trip
     gw = await open_gateway(keys, tmp_path / "counters.db")
     stop = threading.Event()
     # No session kept on the shared broker: nothing published for gw-e1 here may reach a later test.
-    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, keepalive_s=5, reconnect_initial_s=0.05,
+    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, insecure=True, keepalive_s=5,
+                        reconnect_initial_s=0.05,
                         reconnect_max_s=0.5, session_expiry_s=0)
     try:
         with MqttPublisher(BrokerSettings(host=mosquitto.host, port=mosquitto.port, client_id="pub-precision"),
@@ -214,7 +218,8 @@ async def test_a_time_command_held_by_the_broker_past_its_lifetime_never_sets_th
     async def no_acks(_payload: bytes) -> Ack | None:
         return None
 
-    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, keepalive_s=5, reconnect_initial_s=0.05,
+    config = MqttConfig(host=mosquitto.host, port=mosquitto.port, insecure=True, keepalive_s=5,
+                        reconnect_initial_s=0.05,
                         reconnect_max_s=0.5, session_expiry_s=30)  # kept while away, gone soon after the test
 
     def uplink() -> MqttUplink:
