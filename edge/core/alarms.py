@@ -32,10 +32,12 @@ class AlarmKind(StrEnum):
     ENTRANT_LIMIT_EXCEEDED = "entrant_limit_exceeded"
     TAMPER = "tamper"
     LOW_BATTERY = "low_battery"
+    STATE_LOST = "state_lost"  # a file of the gateway's state could not be read and was started afresh
 
 
-# Kinds whose acknowledgement waits until the condition has cleared: the danger must be gone first.
-ACK_NEEDS_CLEAR = frozenset({AlarmKind.GAS_LEVEL2})
+# Kinds whose acknowledgement waits until the condition has cleared: the danger must be gone first. A lost state
+# clears only when the attendant confirms the space empty (``SpaceConfirmedEmpty``), not by an acknowledgement.
+ACK_NEEDS_CLEAR = frozenset({AlarmKind.GAS_LEVEL2, AlarmKind.STATE_LOST})
 
 MAX_MUTE_S = 600.0  # a mute longer than this would hide an alarm for too long; engineering choice
 
