@@ -109,6 +109,10 @@ class AlarmSet:
         self._alarms: dict[AlarmKey, Alarm] = {}
         self._next_id = next_id
 
+    def raise_ids_above(self, floor: int) -> None:
+        """Number new alarms from ``floor`` on at least (after a lost state: never reuse an id the cloud knows)."""
+        self._next_id = max(self._next_id, floor)
+
     def open_alarms(self) -> list[Alarm]:
         return sorted(self._alarms.values(), key=lambda a: a.id)
 

@@ -28,7 +28,15 @@ from edge.config import EdgeConfig, trusted_keys
 from edge.core.alarms import ACK_NEEDS_CLEAR, AlarmError, AlarmSet
 from edge.core.clock import Now
 from edge.core.gas_alarms import held_gas_levels
-from edge.core.session_io import EntrantIn, EntrantOut, EntryConfirmed, RecordAlarm, SessionInput, Tick
+from edge.core.session_io import (
+    EntrantIn,
+    EntrantOut,
+    EntryConfirmed,
+    RecordAlarm,
+    SessionInput,
+    SpaceConfirmedEmpty,
+    Tick,
+)
 from edge.daemon import records
 from edge.daemon.actions import ActionExecutor, Announce
 from edge.daemon.commands import CloudCommands
@@ -37,6 +45,7 @@ from edge.daemon.journal import Journal
 from edge.daemon.keyfile import load_gateway_key
 from edge.daemon.outputs import OutputModuleLink
 from edge.daemon.padlocks import AuditIntake, HeldPushes, PushPort, session_inputs
+from edge.daemon.recovery import Recovery
 from edge.daemon.spaces import SpaceRunner, restore_exposure, save_exposure
 from edge.daemon.state import StateFile
 from edge.drivers.modbus import ModbusBus, SerialLine, TcpEndpoint
@@ -99,6 +108,7 @@ class Daemon:
         self.journal: Journal | None = None
         self.executor: ActionExecutor | None = None
         self.state = StateFile(self.state_dir / "state.json")
+        self.recovery = Recovery(self.state_dir)
         self.exposure_file = self.state_dir / "exposure.json"  # STEL/TWA windows: see spaces.save_exposure
         self.gate: Any = None
         self._counters: Any = None
@@ -125,10 +135,8 @@ class Daemon:
         cfg = self.config
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = load_gateway_key(Path(cfg.gateway.key_file))
-        saved = self.state.load()
-        self.outbox = await Outbox.open(self.state_dir / "outbox.db", epoch=cfg.gateway.epoch, cap=cfg.outbox.cap,
-                                        span=cfg.outbox.span)
-        self.ledger = await Ledger.open(self.state_dir / "ledger.db")
+        saved = await self.recovery.open_stores(self)  # an unreadable file is moved aside and started afresh
+        assert self.outbox is not None and self.ledger is not None
         self.journal = Journal(self.outbox, self.ledger, on_stored=self._records_stored, on_record=self._on_record)
         await self.clock_keeper.refresh()
         self.clock_keeper.start()
@@ -144,11 +152,12 @@ class Daemon:
             profile = load_profile(m.profile)
             assert isinstance(profile, OutputModuleProfile)
             self.output_modules[m.id] = OutputModuleLink(m, buses[m.bus], profile, self._on_input)
-        restored_actions = self._restore(saved, now)
+        restored_actions = self.recovery.restore(self, saved, now)
         self._open_radio(key)
         for s in cfg.spaces:
             self.spaces.setdefault(s.id, SpaceRunner(s, self.alarms, [d for d in self.detectors.values()
                                                                       if d.space == s.id], now))
+        self.recovery.guard(self, now, restored_actions)  # what a lost file leaves unknown is treated as unsafe
         restore_exposure(self.exposure_file, self.spaces, now)  # before the first evaluation and reading
         outputs = {s.id: self.output_modules[s.output_module] for s in cfg.spaces if s.output_module}
         self.executor = ActionExecutor(self.journal, outputs=outputs, pushes=self.pushes, key=key,
@@ -219,7 +228,7 @@ class Daemon:
         started = records.event("gateway_started", software=f"safegrid-edge {__version__}", restored=restored,
                                 open_sessions=opened)
         async with self._lock:
-            first = self.journal.stage([started], now.wall * 1000)
+            first = self.journal.stage([started, *self.recovery.records()], now.wall * 1000)
             for space, runner in self.spaces.items():
                 more = list(actions.get(space, []))
                 more += runner.session.handle(runner.gas_update(now), now)  # outputs to a known state at once
@@ -233,7 +242,8 @@ class Daemon:
             return
         from edge.downlink import CommandGate, CounterStore
 
-        self._counters = await CounterStore.open(self.state_dir / "counters.db")
+        if self._counters is None:  # opened (and recovered if need be) with the other stores
+            self._counters = await CounterStore.open(self.state_dir / "counters.db")
         self.gate = CommandGate(self._counters, trusted_keys(cfg.cloud.command_keys), gateway=self.gateway,
                                 clock_ms=self.clock_keeper.trusted_ms,
                                 on_expired_time=self.clock_keeper.distrust_unless_ntp)
@@ -451,6 +461,11 @@ class Daemon:
 
     async def confirm_entry(self, space: str, by: str) -> None:
         await self.step(space, [EntryConfirmed(by)], record=[self._attendant_event("entry_confirmed", space, by=by)])
+
+    async def confirm_empty(self, space: str, by: str) -> None:
+        """The attendant has looked: nobody is inside (ends the possibly-occupied state after a lost state)."""
+        await self.step(space, [SpaceConfirmedEmpty(by)],
+                        record=[self._attendant_event("space_confirmed_empty", space, by=by)])
 
     def _attendant_event(self, kind: str, space: str, **data: str) -> records.Record:
         runner = self.spaces[space]
