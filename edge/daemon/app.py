@@ -580,6 +580,7 @@ class Daemon:
             "outbox": {"last_seq": self.outbox.last_seq if self.outbox else None,
                        "pending": self.outbox.count if self.outbox else None},
             "spaces": {sid: {"phase": r.session.phase.value, "session_id": r.session_id,
+                             "possibly_occupied": r.session.unknown_past,
                              "entrants": sorted(r.session.entrants), "deadline": r.session.deadline,
                              "permit": r.session.permit.permit_id if r.session.permit else None}
                        for sid, r in self.spaces.items()},

@@ -24,7 +24,9 @@ from edge.clocktrust import ClockKeeper
 from edge.config import load_edge_config
 from edge.core.alarms import AlarmError, AlarmKind
 from edge.daemon import Daemon
+from edge.daemon.console import call
 from edge.daemon.padlocks import HeldPushes
+from edge.daemon.recovery import Recovery
 from edge.downlink import CounterStore
 from edge.ledger import Ledger
 from edge.outbox import Outbox
@@ -219,9 +221,20 @@ async def test_a_missing_state_beside_a_ledger_with_entries_is_a_lost_state(site
     (site.state_dir / "state.json").unlink()
     daemon = daemon_on(site)
     await daemon.start()
+    sock = site.state_dir / "console.sock"
     try:
         (alarm,) = lost_alarms(daemon, "state.json")
-        assert alarm.active and daemon.spaces[SPACE].session.unknown_past
+        assert alarm.active and (await call(sock, {"op": "status"}))["spaces"][SPACE]["possibly_occupied"] is True
+        # The attendant, at the console: the acknowledgement alone is refused, the confirmation then the ack pass.
+        refused = await call(sock, {"op": "ack", "alarm_id": alarm.id, "by": "attendant-2"})
+        assert (refused["ok"], refused["error"]) == (False, "refused")
+        assert (await call(sock, {"op": "confirm_empty", "space": SPACE, "by": "attendant-2"}))["ok"]
+        assert (await call(sock, {"op": "ack", "alarm_id": alarm.id, "by": "attendant-2"}))["ok"]
+        assert (await call(sock, {"op": "status"}))["spaces"][SPACE]["possibly_occupied"] is False
+        assert not lost_alarms(daemon, "state.json")
+        rows = outbox_rows(site.state_dir)
+        assert [b["data"]["by"] for _s, k, b in rows if k == "event" and b["type"] == "space_confirmed_empty"] \
+            == ["attendant-2"]
     finally:
         await stop_or_explain(daemon)
 
@@ -233,3 +246,36 @@ async def test_a_first_start_is_not_a_loss(site: Site, gas: Any) -> None:
         assert not daemon.recovery.losses and not daemon.alarms.open_alarms()
     finally:
         await stop_or_explain(daemon)
+
+
+async def test_a_lost_state_not_yet_confirmed_outlives_a_restart(site: Site, gas: Any) -> None:
+    await prepare(site.state_dir)
+    garbage(site.state_dir / "state.json")
+    first = daemon_on(site)
+    await first.start()
+    try:
+        (alarm,) = lost_alarms(first, "state.json")
+    finally:
+        await stop_or_explain(first)
+    again = daemon_on(site)
+    await again.start()
+    try:
+        assert not again.recovery.losses  # the fresh state.json reads back …
+        (still,) = lost_alarms(again, "state.json")  # … and the space is still possibly occupied
+        assert still.id == alarm.id and still.active and again.spaces[SPACE].session.unknown_past
+    finally:
+        await stop_or_explain(again)
+
+
+async def test_a_locked_store_is_not_damage_and_is_left_in_place(tmp_path: Path) -> None:
+    await prepare(tmp_path)
+    holder = sqlite3.connect(str(tmp_path / "ledger.db"), timeout=0)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    recovery = Recovery(tmp_path)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await recovery.open_ledger(tmp_path / "ledger.db")
+    finally:
+        holder.close()
+    assert not recovery.losses and not [p for p in os.listdir(tmp_path) if ".corrupt-" in p]
