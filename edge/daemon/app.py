@@ -7,7 +7,9 @@ the persisted state, then outputs, then the ledger). Steps of all spaces are ser
 the order of the records is the order of the decisions.
 
 On start the persisted state is restored — latched alarms, sessions and their deadlines; a deadline missed
-while the daemon was down fires at once. Tasks (each named and owned): one poller per detector, one per output
+while the daemon was down fires at once. A state file that cannot be read never keeps the daemon down: it is moved
+aside and started afresh, the unknown past treated as unsafe (:mod:`edge.daemon.recovery`).
+Tasks (each named and owned): one poller per detector, one per output
 module, ``core-tick`` (timers, staleness, mutes), ``ledger-summary``, the console, the uplink sender and the
 downlink when configured, the systemd watchdog. ``READY=1`` goes to systemd once all of them run.
 """
