@@ -105,6 +105,7 @@ CASES = [
     ("outbox.db", truncated), ("outbox.db", garbage), ("outbox.db", damaged_page),
     ("ledger.db", truncated), ("ledger.db", garbage), ("ledger.db", damaged_page),
     ("counters.db", truncated), ("counters.db", garbage), ("counters.db", damaged_page),
+    ("outbox.seq", truncated), ("outbox.seq", wrong_shape({"version": 1, "epoch": 1, "reserved": -5})),
 ]
 
 
@@ -199,6 +200,9 @@ def check_file_specifics(daemon: Daemon, site: Site, name: str, alarm_id: int, r
     if name == "counters.db":
         # Replays stay refused: the counter restarts at the last command result on record.
         assert daemon._counters is not None and daemon._counters.last(DOWN_CHANNEL) == LAST_COUNTER
+    if name == "outbox.seq":  # rebuilt from the intact outbox: a block above its last seq
+        floor = SeqFloor.load(site.state_dir / "outbox.seq")
+        assert floor is not None and floor.reserved > 300 and daemon.outbox is not None and daemon.outbox.last_seq > 300
     if name == "ledger.db":
         assert daemon.ledger is not None and daemon.ledger.anchor.seq == 0
 
