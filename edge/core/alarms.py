@@ -35,17 +35,20 @@ class AlarmKind(StrEnum):
     TAMPER = "tamper"
     LOW_BATTERY = "low_battery"
     GATEWAY_FAULT = "gateway_fault"  # the gateway itself cannot work as it should (subject: what, e.g. "storage")
+    STATE_LOST = "state_lost"  # a file of the gateway's state could not be read and was started afresh
 
 
-# Kinds whose acknowledgement waits until the condition has cleared: the danger must be gone first.
-ACK_NEEDS_CLEAR = frozenset({AlarmKind.GAS_LEVEL2})
+# Kinds whose acknowledgement waits until the condition has cleared: the danger must be gone first. A lost state
+# clears only when the attendant confirms the space empty (``SpaceConfirmedEmpty``), not by an acknowledgement.
+ACK_NEEDS_CLEAR = frozenset({AlarmKind.GAS_LEVEL2, AlarmKind.STATE_LOST})
 
 MAX_MUTE_S = 600.0  # a mute longer than this would hide an alarm for too long; engineering choice
 
 
 class AlarmError(Exception):
     """An operation on an alarm that is refused; ``str`` says why, ``code`` which rule refused it:
-    ``unknown_alarm`` (no open alarm with that id), ``gas_present`` (a level-2 gas alarm while the gas is still
+    ``unknown_alarm`` (no open alarm with that id), ``space_not_confirmed`` (a lost state before the attendant
+    confirmed the space empty), ``gas_present`` (a level-2 gas alarm while the gas is still
     out of range), ``bad_mute`` (a mute outside 0–MAX_MUTE_S)."""
 
     def __init__(self, message: str, code: str = "unknown_alarm") -> None:
@@ -116,6 +119,10 @@ class AlarmSet:
         self._alarms: dict[AlarmKey, Alarm] = {}
         self._next_id = next_id
 
+    def raise_ids_above(self, floor: int) -> None:
+        """Number new alarms from ``floor`` on at least (after a lost state: never reuse an id the cloud knows)."""
+        self._next_id = max(self._next_id, floor)
+
     def open_alarms(self) -> list[Alarm]:
         return sorted(self._alarms.values(), key=lambda a: a.id)
 
@@ -171,6 +178,10 @@ class AlarmSet:
         alarm = self._by_id(alarm_id)
         if alarm.acknowledged:
             return []
+        if alarm.key.kind is AlarmKind.STATE_LOST and alarm.active:
+            raise AlarmError(f"空间未确认无人，不能确认 / space not confirmed empty: alarm {alarm_id} (state_lost) can be "
+                             "acknowledged once the attendant has confirmed the space empty (console op "
+                             "confirm_empty)", "space_not_confirmed")
         if alarm.key.kind in ACK_NEEDS_CLEAR and alarm.active:
             raise AlarmError(f"气体仍超标，不能确认 / gas still present: alarm {alarm_id} ({alarm.key.kind}) can be "
                              f"acknowledged once the gas is back in range ({alarm.reason})", "gas_present")

@@ -5,6 +5,11 @@ opens when the hatch's padlock opens; from then on it always has a running deadl
 measured on the monotonic clock within a boot). It closes only when the padlock is closed and nobody is inside.
 While it is open, nothing that changes what its padlocks trust is sent: such pushes are deferred until it closes.
 Alarms evacuate; nothing here ever locks.
+
+After the gateway lost its state (:class:`~edge.core.session_io.StateLost` with ``unknown_past``) the space is
+*possibly occupied*: a latched ``state_lost`` alarm holds until the attendant confirms the space empty, and until
+then the space is guarded as if a session were open — detector faults and stale data alarm, alarms evacuate,
+every padlock push is deferred — whatever the session itself says.
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ from edge.core.session_io import (
     SendPadlockPush,
     SessionChanged,
     SessionInput,
+    SpaceConfirmedEmpty,
     StartFan,
+    StateLost,
     Tick,
 )
 
@@ -120,6 +127,7 @@ class SpaceSession:
         self.attested_until: int | None = None
         self.deferred: list[tuple[str, str]] = []
         self.gas: GasState | None = None
+        self.unknown_past = False  # the gateway lost what it knew of this space: possibly occupied
         self._deadline_mono: float | None = None
         self._siren: bool | None = None
         self._beacon: bool | None = None
@@ -129,6 +137,11 @@ class SpaceSession:
     def is_open(self) -> bool:
         """The hatch has opened and the session has not closed."""
         return self.opened_at is not None
+
+    @property
+    def guarded(self) -> bool:
+        """Someone may be inside: a session is open, or the state was lost and nobody has confirmed it empty."""
+        return self.is_open or self.unknown_past
 
     def handle(self, event: SessionInput, now: Now) -> list[Action]:
         out: list[Action] = []
@@ -150,7 +163,7 @@ class SpaceSession:
         for e in events:
             out.append(RecordAlarm(e))
             raised = e.type in (AlarmEventType.RAISED, AlarmEventType.REACTIVATED)
-            if raised and e.key.kind in EVACUATING_KINDS and self.is_open:
+            if raised and e.key.kind in EVACUATING_KINDS and self.guarded:
                 reasons.append(e.reason)
         if reasons:
             out.append(Evacuate(self.space, tuple(reasons)))
@@ -194,13 +207,17 @@ class SpaceSession:
             if alarm.key.space == self.space and alarm.key.kind in SESSION_KINDS and alarm.active:
                 self._condition(alarm.key.kind, alarm.key.subject, False, f"session closed: {reason}", now, out)
         if self.gas is not None:
-            conditions = gas_alarm_conditions(self.gas, in_session=False)
+            conditions = gas_alarm_conditions(self.gas, in_session=self.guarded)
             self._record(self.alarms.reconcile(conditions, owns_gas_alarms(self.space), now), out)
         self._enter(Phase.CLOSED, reason, now, out)
-        out += [SendPadlockPush(lock, what) for lock, what in self.deferred]
-        self.deferred.clear()
+        if not self.unknown_past:  # else the pushes wait for the attendant's confirmation that nobody is inside
+            self._release_deferred(out)
         self.permit, self.revoked, self.suspended, self.attested_until = None, False, False, None
         self.locks.clear()
+
+    def _release_deferred(self, out: list[Action]) -> None:
+        out += [SendPadlockPush(lock, what) for lock, what in self.deferred]
+        self.deferred.clear()
 
     # --- inputs -----------------------------------------------------------------------------------------------
 
@@ -308,7 +325,7 @@ class SpaceSession:
 
     def _on_GasUpdate(self, event: GasUpdate, now: Now, out: list[Action]) -> None:
         state = self.gas = event.state
-        conditions = gas_alarm_conditions(state, in_session=self.is_open)
+        conditions = gas_alarm_conditions(state, in_session=self.guarded)
         self._record(self.alarms.reconcile(conditions, owns_gas_alarms(self.space), now), out)
         hazard = state.rising or any(r.gas_level != Level.NORMAL for r in state.gases.values())
         if hazard and not self._fan_started:
@@ -342,11 +359,47 @@ class SpaceSession:
             self.deferred.append((event.lock_id, event.what))
             reason = f"session open with {len(self.entrants)} inside: sent when it closes"
             out.append(DeferPadlockPush(event.lock_id, event.what, reason))
+        elif self.unknown_past:  # which padlocks a lost session used is unknown: hold back every push of the space
+            self.deferred.append((event.lock_id, event.what))
+            out.append(DeferPadlockPush(event.lock_id, event.what,
+                                        "state lost: sent once the attendant confirms the space empty"))
         else:
             out.append(SendPadlockPush(event.lock_id, event.what))
 
     def _on_Tick(self, event: Tick, now: Now, out: list[Action]) -> None:
         """Nothing but the clock: the timers run after every input."""
+
+    def _on_StateLost(self, event: StateLost, now: Now, out: list[Action]) -> None:
+        reason = f"{event.file} unreadable, started afresh: {event.reason}"
+        if not event.unknown_past:  # the loss itself is the event: raised and cleared, closed by an acknowledgement
+            self._condition(AlarmKind.STATE_LOST, event.file, True, reason, now, out)
+            self._condition(AlarmKind.STATE_LOST, event.file, False, f"{event.file} started afresh", now, out)
+            return
+        self.unknown_past = True
+        self._condition(AlarmKind.STATE_LOST, event.file, True, reason + "; possibly occupied", now, out)
+        out.append(Notify(self.space, "状态丢失，请确认有限空间内无人后确认 / state lost: check nobody is inside, "
+                                      "then confirm the space empty"))
+        if self.gas is not None:  # the faults of a guarded space alarm from now on
+            conditions = gas_alarm_conditions(self.gas, in_session=True)
+            self._record(self.alarms.reconcile(conditions, owns_gas_alarms(self.space), now), out)
+
+    def _on_SpaceConfirmedEmpty(self, event: SpaceConfirmedEmpty, now: Now, out: list[Action]) -> None:
+        if not self.unknown_past:
+            out.append(Notify(self.space, "nothing to confirm: the space's state is known"))
+            return
+        if self.entrants:
+            out.append(Notify(self.space, f"not confirmed empty: {len(self.entrants)} checked in"))
+            return
+        self.unknown_past = False
+        for alarm in self.alarms.open_alarms():
+            if alarm.key.space == self.space and alarm.key.kind == AlarmKind.STATE_LOST and alarm.active:
+                self._condition(alarm.key.kind, alarm.key.subject, False, f"space confirmed empty by {event.by}",
+                                now, out)
+        if self.gas is not None:
+            conditions = gas_alarm_conditions(self.gas, in_session=self.is_open)
+            self._record(self.alarms.reconcile(conditions, owns_gas_alarms(self.space), now), out)
+        if not self.is_open:
+            self._release_deferred(out)
 
     # --- clock and outputs ------------------------------------------------------------------------------------
 
@@ -391,6 +444,7 @@ class SpaceSession:
             "suspended": self.suspended,
             "attested_until": self.attested_until,
             "deferred": [list(d) for d in self.deferred],
+            "unknown_past": self.unknown_past,
         }
 
     @classmethod
@@ -405,6 +459,7 @@ class SpaceSession:
         s.entrants, s.locks, s.open_locks = set(data["entrants"]), set(data["locks"]), set(data["open_locks"])
         s.opened_at, s.attested_until = data["opened_at"], data["attested_until"]
         s.deferred = [(lock, what) for lock, what in data["deferred"]]
+        s.unknown_past = bool(data.get("unknown_past", False))
         if data["deadline"] is not None:
             s._set_deadline(int(data["deadline"]), now)
         out: list[Action] = []

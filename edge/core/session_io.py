@@ -134,6 +134,27 @@ class Tick:
     """Only the clock moved."""
 
 
+@dataclass(frozen=True, slots=True)
+class StateLost:
+    """A file of the gateway's state could not be read and was started afresh (``file``: its name).
+
+    ``unknown_past``: what the file held about this space is gone (state.json: sessions, entrants, latched
+    alarms), so the space is treated as possibly occupied until the attendant confirms it empty. Otherwise (the
+    outbox, the ledger, the replay counters) the loss is reported as an alarm that clears at once and closes
+    when acknowledged."""
+
+    file: str
+    reason: str
+    unknown_past: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceConfirmedEmpty:
+    """The attendant has looked and confirms nobody is inside (ends the possibly-occupied state of a lost state)."""
+
+    by: str
+
+
 SessionInput = (
     PermitPushed
     | PermitRevoked
@@ -146,6 +167,8 @@ SessionInput = (
     | GasUpdate
     | PadlockPushRequested
     | Tick
+    | StateLost
+    | SpaceConfirmedEmpty
 )
 
 # --- actions ------------------------------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ memory (bounded, see ``edge.outbox``), the ``storage`` health component goes cri
 record reaches the cloud once storage and the link allow. When storage recovers the held records are written
 in order and the alarm clears (latched until a person acknowledges it).
 
+A state file that cannot be read at start never keeps the daemon down: it is moved aside and started afresh,
+the unknown past treated as unsafe (:mod:`edge.daemon.recovery`).
+
 On start the persisted state is restored — latched alarms, sessions and their deadlines, padlock pushes held
 for a session to close; a deadline missed while the daemon was down fires at once. Essential tasks run
 supervised (:class:`~edge.tasks.Supervised`: restarted with back-off, a task that keeps dying withholds the
@@ -45,6 +48,7 @@ from edge.core.session_io import (
     PadlockPushRequested,
     RecordAlarm,
     SessionInput,
+    SpaceConfirmedEmpty,
     Tick,
 )
 from edge.daemon import records
@@ -56,6 +60,7 @@ from edge.daemon.journal import Journal
 from edge.daemon.keyfile import load_gateway_key
 from edge.daemon.outputs import OutputModuleLink
 from edge.daemon.padlocks import AuditIntake, HeldPushes, PushPort, session_inputs
+from edge.daemon.recovery import Recovery
 from edge.daemon.spaces import SpaceRunner, restore_exposure, save_exposure
 from edge.daemon.state import StateFile
 from edge.daemon.steps import Decision, StepEngine
@@ -124,6 +129,7 @@ class Daemon:
         self.engine: StepEngine | None = None
         self._desk: AlarmDesk | None = None
         self.state = StateFile(self.state_dir / "state.json")
+        self.recovery = Recovery(self.state_dir)
         self.exposure_file = self.state_dir / "exposure.json"  # STEL/TWA windows: see spaces.save_exposure
         self.gate: Any = None
         self.dispatcher: Any = None  # edge.downlink.CommandDispatcher, once the cloud's keys are configured
@@ -150,10 +156,8 @@ class Daemon:
         cfg = self.config
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = load_gateway_key(Path(cfg.gateway.key_file))
-        saved = self.state.load()
-        self.outbox = await Outbox.open(self.state_dir / "outbox.db", epoch=cfg.gateway.epoch, cap=cfg.outbox.cap,
-                                        span=cfg.outbox.span)
-        self.ledger = await Ledger.open(self.state_dir / "ledger.db")
+        saved = await self.recovery.open_stores(self)  # an unreadable file is moved aside and started afresh
+        assert self.outbox is not None and self.ledger is not None
         self.health.register("storage", critical=True, watchdog=False)  # see edge.ops.health: a restart frees no disk
         self.health.report("storage", True, "ok")
         self._storage_wake = asyncio.Event()
@@ -173,11 +177,12 @@ class Daemon:
             profile = load_profile(m.profile)
             assert isinstance(profile, OutputModuleProfile)
             self.output_modules[m.id] = OutputModuleLink(m, buses[m.bus], profile, self._on_input)
-        restored_actions = self._restore(saved, now)
+        restored_actions = self.recovery.restore(self, saved, now)
         self._open_radio(key)
         for s in cfg.spaces:
             self.spaces.setdefault(s.id, SpaceRunner(s, self.alarms, [d for d in self.detectors.values()
                                                                       if d.space == s.id], now))
+        self.recovery.guard(self, now, restored_actions)  # what a lost file leaves unknown is treated as unsafe
         restore_exposure(self.exposure_file, self.spaces, now)  # before the first evaluation and reading
         outputs = {s.id: self.output_modules[s.output_module] for s in cfg.spaces if s.output_module}
         self.executor = ActionExecutor(self.journal, outputs=outputs, pushes=self.pushes, key=key,
@@ -262,7 +267,7 @@ class Daemon:
     async def _startup_records(self, now: Now, restored: bool, actions: dict[str, list[Any]]) -> None:
         opened = [r.id for r in self.spaces.values() if r.session.is_open]
         started = [records.event("gateway_started", software=f"safegrid-edge {__version__}", restored=restored,
-                                 open_sessions=opened)]
+                                 open_sessions=opened), *self.recovery.records()]
         for space in self.spaces:
             def decide(runner: SpaceRunner, now: Now, own: list[Any] = started) -> Decision:
                 # The restored actions, and the outputs driven to a known state at once.
@@ -278,7 +283,8 @@ class Daemon:
             return
         from edge.downlink import CommandDispatcher, CommandGate, CounterStore
 
-        self._counters = await CounterStore.open(self.state_dir / "counters.db")
+        if self._counters is None:  # opened (and recovered if need be) with the other stores
+            self._counters = await CounterStore.open(self.state_dir / "counters.db")
         self.gate = CommandGate(self._counters, trusted_keys(cfg.cloud.command_keys), gateway=self.gateway,
                                 clock_ms=self.clock_keeper.trusted_ms,
                                 on_expired_time=self.clock_keeper.takes_expired_time)
@@ -553,6 +559,11 @@ class Daemon:
     async def confirm_entry(self, space: str, by: str) -> None:
         await self.step(space, [EntryConfirmed(by)], record=[self._attendant_event("entry_confirmed", space, by=by)])
 
+    async def confirm_empty(self, space: str, by: str) -> None:
+        """The attendant has looked: nobody is inside (ends the possibly-occupied state after a lost state)."""
+        await self.step(space, [SpaceConfirmedEmpty(by)],
+                        record=[self._attendant_event("space_confirmed_empty", space, by=by)])
+
     def _attendant_event(self, kind: str, space: str, **data: str) -> records.Record:
         runner = self.spaces[space]
         return records.event(kind, space=space, session_id=runner.session_id,
@@ -619,6 +630,7 @@ class Daemon:
             "detectors": {did: {"polls": d.poller.cycles, "comm_fault": d.comm_fault}
                           for did, d in self.detectors.items()},
             "spaces": {sid: {"phase": r.session.phase.value, "session_id": r.session_id,
+                             "possibly_occupied": r.session.unknown_past,
                              "entrants": sorted(r.session.entrants), "deadline": r.session.deadline,
                              "permit": r.session.permit.permit_id if r.session.permit else None}
                        for sid, r in self.spaces.items()},

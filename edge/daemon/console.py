@@ -8,7 +8,8 @@ chain the gateway holds), e.g. carried by a phone. One request per line, one ans
     {"op": "entrant_in", "space": "<space id>", "person": "w-17", "by": "attendant-3"}
     {"ok": true}
 
-Ops: ``status``, ``entrant_in``, ``entrant_out``, ``confirm_entry``, ``ack`` (``alarm_id``), ``ack_space``,
+Ops: ``status``, ``entrant_in``, ``entrant_out``, ``confirm_entry``, ``confirm_empty`` (after a lost state: the
+attendant has looked and nobody is inside), ``ack`` (``alarm_id``), ``ack_space``,
 ``mute`` (``alarm_id``, ``seconds``), ``command`` (``wire``: the signed command's text), ``audit`` (``lock_id``,
 ``entries``: base64url entries). A refused request answers ``{"ok": false, "error": code, "detail": …}``; an
 acknowledgement follows the alarm desk's rules (``gas_present`` for a level-2 gas alarm while the gas is out).
@@ -112,7 +113,7 @@ class Console:
         op = r.get("op")
         if op == "status":
             return d.status()
-        if op in ("entrant_in", "entrant_out", "confirm_entry", "ack_space"):
+        if op in ("entrant_in", "entrant_out", "confirm_entry", "confirm_empty", "ack_space"):
             space = _str(r, "space")
             if not d.has_space(space):
                 raise ConsoleError("unknown_space", f"no space {space}")
@@ -124,6 +125,8 @@ class Console:
                 await d.entrant_out(space, _str(r, "person"), by)
             elif op == "confirm_entry":
                 await d.confirm_entry(space, by)
+            elif op == "confirm_empty":
+                await d.confirm_empty(space, by)
             else:
                 return {"refused": await d.desk.acknowledge_space(space, by)}
             return {}

@@ -4,7 +4,9 @@ base64url of the signed bytes, so a push deferred until a session closes survive
 
 One small JSON file, replaced atomically (written, fsynced, renamed) whenever it changes, so after a crash or a
 power cut it holds either the previous state or the new one. Records live in the outbox; this file holds only
-what the daemon needs to resume: a session in progress, its deadline, the alarms still latched.
+what the daemon needs to resume: a session in progress, its deadline, the alarms still latched. A file that
+cannot be read raises :class:`StateError`; the daemon then moves it aside and treats every space as possibly
+occupied (:mod:`edge.daemon.recovery`).
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ class StateFile:
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            # Refuse to start rather than silently forget a session with people inside.
-            raise StateError(f"{self.path}: not valid JSON ({exc}); move it aside to start afresh") from None
+            # Never silently forget a session with people inside: the caller treats the state as lost.
+            raise StateError(f"{self.path}: not valid JSON ({exc})") from None
         if not isinstance(data, dict) or data.get("version") != VERSION:
             version = data.get("version") if isinstance(data, dict) else None
             raise StateError(f"{self.path}: unknown state version {version!r}")
+        if not isinstance(data.get("alarms"), dict):
+            raise StateError(f"{self.path}: no alarms in the state")
         self._last = raw
         return data
 

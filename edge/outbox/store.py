@@ -15,6 +15,9 @@ waiters then resolve). ``fault`` says what is wrong meanwhile and ``on_fault`` i
 memory queue is bounded: beyond ``max_queue`` rows, runs of queued telemetry are folded into summary rows (as
 compaction does on disk); alarms, events, sessions and audit records are never folded or dropped, and seq
 order is kept (a row never commits before an older one: no gap the cloud would wait on).
+
+With a :class:`~edge.outbox.floor.SeqFloor` the outbox also reserves seqs ahead in a file of its own, so that a new
+outbox replacing a lost one continues above every seq the lost one used (:meth:`Outbox.continue_after_loss`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import aiosqlite
 import structlog
 
 from edge.outbox.compaction import Slot, plan_runs
+from edge.outbox.floor import BLOCK, SeqFloor
 
 log = structlog.get_logger(__name__)
 
@@ -81,13 +85,20 @@ def default_summary(records: Sequence[OutboxRecord]) -> dict[str, Any]:
     return {"count": len(records), "from_ms": records[0].at_ms, "to_ms": records[-1].at_ms}
 
 
+def default_summary_of_loss(at_ms: int) -> dict[str, Any]:
+    """The body of a summary standing for a lost outbox's range: what it held is unknown, so the least a
+    summary may say (one record, at the time of the loss); the ``storage_lost`` event tells the rest."""
+    return {"count": 1, "from_ms": at_ms, "to_ms": at_ms}
+
+
 class Outbox:
     """Durable, numbered, acknowledged store-and-forward queue. Create with :meth:`open`."""
 
     def __init__(self, conn: aiosqlite.Connection, *, epoch: int, next_seq: int, count: int, cap: int,
                  span: int, max_batch: int, summarizer: Summarizer, max_queue: int = MAX_QUEUE,
-                 on_fault: FaultHook | None = None) -> None:
+                 on_fault: FaultHook | None = None, floor: SeqFloor | None = None) -> None:
         self._conn = conn
+        self.floor = floor
         self.epoch = epoch
         self._next_seq = next_seq
         self._count = count
@@ -111,9 +122,10 @@ class Outbox:
     @classmethod
     async def open(cls, path: str | Path, *, epoch: int = 1, cap: int = 1_000_000, span: int = 60,
                    max_batch: int = 5000, summarizer: Summarizer = default_summary, max_queue: int = MAX_QUEUE,
-                   on_fault: FaultHook | None = None) -> Outbox:
+                   on_fault: FaultHook | None = None, floor: SeqFloor | None = None) -> Outbox:
         """Open (or create) the outbox at ``path``. ``cap`` is the record count above which old telemetry
-        is folded into summaries; ``span`` is how many telemetry records one summary may stand for."""
+        is folded into summaries; ``span`` is how many telemetry records one summary may stand for; ``floor``
+        (if given) is kept a block ahead of the seqs used, and restarted when it is of another epoch."""
         conn = await aiosqlite.connect(str(path), isolation_level=None)
         try:
             await conn.execute("PRAGMA journal_mode=WAL")
@@ -128,8 +140,37 @@ class Outbox:
             await conn.close()
             raise
         next_seq = max(int(meta["next_seq"]), int(top) + 1)
+        if floor is not None:
+            if floor.epoch != int(meta["epoch"]):  # a new epoch numbers from 1 again: so does its floor
+                floor = SeqFloor(floor.path, int(meta["epoch"]), 1)
+            if floor.reserved <= next_seq:
+                floor.reserve(next_seq + BLOCK)
         return cls(conn, epoch=int(meta["epoch"]), next_seq=next_seq, count=int(count), cap=cap, span=span,
-                   max_batch=max_batch, summarizer=summarizer, max_queue=max_queue, on_fault=on_fault)
+                   max_batch=max_batch, summarizer=summarizer, max_queue=max_queue, on_fault=on_fault,
+                   floor=floor)
+
+    async def continue_after_loss(self, start: int, lost: Sequence[tuple[int, int]], at_ms: int) -> None:
+        """This new, empty outbox replaces lost ones of the same epoch: number from ``start`` on, and store a
+        summary record for each ``lost`` seq range so that the cloud's watermark can pass it (see
+        :mod:`edge.outbox.floor`). Call once, right after :meth:`open`, before any append."""
+        if self._count or self._queue or self._next_seq != 1:
+            raise OutboxError("only a new, empty outbox continues a lost one")
+        if any(not 1 <= a <= b < start for a, b in lost):
+            raise OutboxError(f"lost ranges {list(lost)} must lie below the new start {start}")
+        body = json.dumps(default_summary_of_loss(at_ms), separators=(",", ":"))
+        rows = [(a, b, "summary", at_ms, body) for a, b in lost]
+        async with self._db_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.executemany("INSERT INTO outbox VALUES (?, ?, ?, ?, ?)", rows)
+                await self._conn.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (start,))
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await self._conn.execute("ROLLBACK")
+                raise
+        self._next_seq = start
+        self._count += len(rows)
 
     # -- writing -------------------------------------------------------------------------------------------
 
@@ -217,6 +258,11 @@ class Outbox:
 
     async def _commit(self, batch: list[_Queued]) -> None:
         rows = [q.row for q in batch]
+        if self.floor is not None and rows[-1][1] >= self.floor.reserved:
+            # Reserved before the rows commit: a seq the cloud can hold is always below the floor on disk. A tiny
+            # atomic write once per BLOCK records, in the loop like the state file's (no thread left behind). A
+            # failure here is a failed commit like any other: the rows stay queued and are tried again.
+            self.floor.reserve(rows[-1][1] + BLOCK)
         async with self._db_lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
