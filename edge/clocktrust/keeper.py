@@ -126,6 +126,15 @@ class ClockKeeper:
         reading = self.reading()
         self._changed(self.trust.distrust(), reading, "evidence")
 
+    def distrust_unless_ntp(self) -> bool:
+        """Drop trust unless NTP vouches for the clock (e.g. the replay counters were lost: only a fresh signed
+        ``time`` command may pass until the clock is trusted again). Returns whether trust was dropped."""
+        anchor = self.trust.anchor
+        if anchor is not None and anchor.source is TimeSource.NTP and self.trusted_ms() is not None:
+            return False
+        self.distrust()
+        return True
+
     def for_padlock(self) -> TrustedTime:
         """Trusted time to push to a padlock, within the padlock bound (``ClockTrust.for_padlock``); raises
         :class:`~edge.clocktrust.trust.ClockUntrusted`."""

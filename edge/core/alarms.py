@@ -179,8 +179,8 @@ class AlarmSet:
         if alarm.acknowledged:
             return []
         if alarm.key.kind is AlarmKind.STATE_LOST and alarm.active:
-            raise AlarmError(f"空间未确认无人，不能确认 / space not confirmed empty: alarm {alarm_id} (state_lost) can be "
-                             "acknowledged once the attendant has confirmed the space empty (console op "
+            raise AlarmError(f"空间未确认无人，不能确认 / space not confirmed empty: alarm {alarm_id} (state_lost) "
+                             "can be acknowledged once the attendant has confirmed the space empty (console op "
                              "confirm_empty)", "space_not_confirmed")
         if alarm.key.kind in ACK_NEEDS_CLEAR and alarm.active:
             raise AlarmError(f"气体仍超标，不能确认 / gas still present: alarm {alarm_id} ({alarm.key.kind}) can be "

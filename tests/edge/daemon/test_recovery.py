@@ -231,7 +231,7 @@ async def test_a_missing_state_beside_a_ledger_with_entries_is_a_lost_state(site
         assert alarm.active and (await call(sock, {"op": "status"}))["spaces"][SPACE]["possibly_occupied"] is True
         # The attendant, at the console: the acknowledgement alone is refused, the confirmation then the ack pass.
         refused = await call(sock, {"op": "ack", "alarm_id": alarm.id, "by": "attendant-2"})
-        assert (refused["ok"], refused["error"]) == (False, "refused")
+        assert (refused["ok"], refused["error"]) == (False, "space_not_confirmed")
         assert (await call(sock, {"op": "confirm_empty", "space": SPACE, "by": "attendant-2"}))["ok"]
         assert (await call(sock, {"op": "ack", "alarm_id": alarm.id, "by": "attendant-2"}))["ok"]
         assert (await call(sock, {"op": "status"}))["spaces"][SPACE]["possibly_occupied"] is False
