@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the seeded wo
 from cloud.db.engine import Database
 from cloud.db.migrate import upgrade
 from cloud.devices.models import GATEWAY_ACTIVE, Gateway
-from cloud.devices.service import new_device_token
+from cloud.devices.tokenauth import new_device_token
 from cloud.ingest.models import IngestStream
 from cloud.keys.service import init_keys, keys_dir
 from cloud.settings import CloudSettings

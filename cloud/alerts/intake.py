@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from cloud.alerts.lifecycle import NewAlert, advance, by_source_key, open_alert
 from cloud.alerts.models import AlertKind, AlertState
-from cloud.ingest.spaces import SpaceResolver
-from cloud.live.intake import ENDED_STATES
 from cloud.permits.models import Permit
-from cloud.telemetry.sink import Origin, from_ms
+from cloud.registry.space_names import SpaceResolver
+from cloud.sessions.intake import ENDED_STATES
+from cloud.telemetry.sink import Origin
+from cloud.wiretime import from_ms
 from protocols.uplink.records import AlarmRecord, SessionRecord, TelemetryRecord
 
 CALIBRATION_FLAG = "calibration_due"

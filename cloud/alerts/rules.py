@@ -14,8 +14,8 @@ from cloud.alerts.lifecycle import SYSTEM, NewAlert, advance, open_alert
 from cloud.alerts.models import Alert, AlertKind, AlertState
 from cloud.alerts.settings import AlertSettings
 from cloud.devices.models import GATEWAY_ACTIVE, Gateway
-from cloud.live.models import LiveSession
 from cloud.registry.models import ConfinedSpace
+from cloud.sessions.models import LiveSession
 from cloud.telemetry.models import LatestReading
 
 

@@ -12,7 +12,8 @@ from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.auth.schemas import LoginIn, SelfUpdate, TokenOut, UserAdminUpdate, UserCreate, UserOut
 from cloud.deps import ClientAddress, DbSession, Limit, Now, Offset, Settings
-from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, PathId, page_of
+from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, page_of
+from cloud.scope import ManagedUser
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 UserManager = Annotated[Principal, allowed(Action.USER_MANAGE)]
@@ -68,14 +69,14 @@ def create_user(body: UserCreate, actor: UserManager, db: DbSession, now: Now,
 
 
 @router.get("/users/{user_id}", tags=["users"], response_model=UserOut)
-def read_user(user_id: PathId, actor: UserManager, db: DbSession) -> UserOut:
-    return UserOut.model_validate(users_service.get_user(db, actor=actor, user_id=user_id))
+def read_user(user: ManagedUser) -> UserOut:
+    return UserOut.model_validate(user)
 
 
 @router.patch("/users/{user_id}", tags=["users"], response_model=UserOut)
-def update_user(user_id: PathId, body: UserAdminUpdate, actor: UserManager, db: DbSession, now: Now,
+def update_user(user: ManagedUser, body: UserAdminUpdate, actor: UserManager, db: DbSession, now: Now,
                 passwords: PasswordHashing) -> UserOut:
     """Change another user's name, role, scope, status or password (within your scope and grantable roles)."""
-    user = users_service.update_user(db, actor=actor, user_id=user_id, data=body, passwords=passwords, now=now)
+    user = users_service.update_user(db, actor=actor, user=user, data=body, passwords=passwords, now=now)
     db.commit()
     return UserOut.model_validate(user)

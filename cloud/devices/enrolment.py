@@ -19,9 +19,8 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.auth.tokens import token_digest
 from cloud.db.base import snapshot
-from cloud.devices.gateways_service import get_gateway
 from cloud.devices.models import GATEWAY_ACTIVE, GATEWAY_REVOKED, EnrolmentCode, Gateway, GatewayCertificate
-from cloud.devices.service import new_device_token
+from cloud.devices.tokenauth import new_device_token
 from cloud.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from cloud.keys import ca
 from cloud.keys.service import Keyring
@@ -30,10 +29,9 @@ CODE_PREFIX = "sge_"
 CERTIFICATE_LIFETIME = timedelta(days=365)
 
 
-def create_code(db: Session, *, actor: Principal, gateway_id: str, ttl: timedelta,
+def create_code(db: Session, *, actor: Principal, gateway: Gateway, ttl: timedelta,
                 now: datetime) -> tuple[str, datetime]:
     """A new one-time code for the gateway (shown once) and its expiry."""
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
     if gateway.status == GATEWAY_REVOKED:
         raise Conflict("the gateway is revoked: register a new one", field="gateway_id")
     code = CODE_PREFIX + secrets.token_urlsafe(24)
@@ -95,9 +93,8 @@ def enrol(db: Session, *, gateway_id: str, code: str, csr_pem: str, signing_key:
     return Enrolment(gateway=gateway, certificate_pem=pem, device_token=token)
 
 
-def revoke_certificate(db: Session, *, actor: Principal, gateway_id: str, serial: str, reason: str,
+def revoke_certificate(db: Session, *, actor: Principal, gateway: Gateway, serial: str, reason: str,
                        now: datetime) -> GatewayCertificate:
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
     cert = db.execute(select(GatewayCertificate).where(GatewayCertificate.gateway_id == gateway.id,
                                                        GatewayCertificate.serial == serial.lower())
                       ).scalar_one_or_none()

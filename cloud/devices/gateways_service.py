@@ -11,7 +11,6 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
-from cloud.devices.access import get_owned, owned_query, visible_enterprise
 from cloud.devices.models import (
     GATEWAY_PENDING,
     GATEWAY_REVOKED,
@@ -22,6 +21,7 @@ from cloud.devices.models import (
 )
 from cloud.devices.schemas import GatewayCreate, GatewayUpdate
 from cloud.errors import Conflict
+from cloud.scope import owned_query, visible_enterprise
 
 
 def create_gateway(db: Session, *, actor: Principal, data: GatewayCreate, now: datetime) -> Gateway:
@@ -45,12 +45,7 @@ def list_gateways(db: Session, *, actor: Principal, enterprise_id: int | None, l
     return fetch_page(db, stmt, order_by=Gateway.id, limit=limit, offset=offset)
 
 
-def get_gateway(db: Session, *, actor: Principal, gateway_id: str) -> Gateway:
-    return get_owned(db, model=Gateway, key=gateway_id, actor=actor, what="gateway")
-
-
-def update_gateway(db: Session, *, actor: Principal, gateway_id: str, data: GatewayUpdate, now: datetime) -> Gateway:
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
+def update_gateway(db: Session, *, actor: Principal, gateway: Gateway, data: GatewayUpdate, now: datetime) -> Gateway:
     before = snapshot(gateway)
     for key, value in data.changes().items():
         setattr(gateway, key, value)
@@ -61,9 +56,8 @@ def update_gateway(db: Session, *, actor: Principal, gateway_id: str, data: Gate
     return gateway
 
 
-def revoke_gateway(db: Session, *, actor: Principal, gateway_id: str, reason: str, now: datetime) -> Gateway:
+def revoke_gateway(db: Session, *, actor: Principal, gateway: Gateway, reason: str, now: datetime) -> Gateway:
     """Take a gateway out of service: its certificates are revoked, its device token and codes deleted."""
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
     before = snapshot(gateway)
     db.execute(update(GatewayCertificate).where(GatewayCertificate.gateway_id == gateway.id,
                                                 GatewayCertificate.revoked_at.is_(None))
@@ -78,7 +72,6 @@ def revoke_gateway(db: Session, *, actor: Principal, gateway_id: str, reason: st
     return gateway
 
 
-def list_certificates(db: Session, *, actor: Principal, gateway_id: str) -> list[GatewayCertificate]:
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
+def list_certificates(db: Session, *, gateway: Gateway) -> list[GatewayCertificate]:
     return list(db.execute(select(GatewayCertificate).where(GatewayCertificate.gateway_id == gateway.id)
                            .order_by(GatewayCertificate.created_at)).scalars())

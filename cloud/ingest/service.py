@@ -21,10 +21,11 @@ from cloud.alerts import intake as alert_intake
 from cloud.db.upsert import bulk_insert_ignoring_duplicates, driver_datetime, insert_ignoring_duplicates
 from cloud.devices.models import Gateway
 from cloud.ingest.models import UplinkRecord, UplinkSummary
-from cloud.ingest.spaces import SpaceResolver
 from cloud.ingest.streams import lock_stream, recompute_watermark
-from cloud.live import intake as session_intake
-from cloud.telemetry.sink import Origin, TelemetrySink, flatten, from_ms, update_latest
+from cloud.registry.space_names import SpaceResolver
+from cloud.sessions import intake as session_intake
+from cloud.telemetry.sink import Origin, TelemetrySink, flatten, update_latest
+from cloud.wiretime import from_ms
 from protocols.uplink import Ack, Envelope, make_ack
 from protocols.uplink.records import AlarmRecord, Record, SessionRecord, SummaryRecord, TelemetryRecord
 

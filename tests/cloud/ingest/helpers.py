@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from cloud.db.engine import Database
 from cloud.devices.models import GATEWAY_ACTIVE, Gateway
-from cloud.devices.service import new_device_token
+from cloud.devices.tokenauth import new_device_token
 from cloud.ingest.models import IngestStream, UplinkRecord, UplinkSummary
 from cloud.keys import service as keys_service
 from cloud.keys.service import KeyStore, init_keys, keys_dir
