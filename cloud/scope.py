@@ -97,16 +97,6 @@ def scoped_query(model: type[M], actor: Principal) -> Select[tuple[M]]:
     return owned_query(model, actor)
 
 
-def get_visible(db: Session, *, model: type[M], key: Any, actor: Principal, what: str) -> M:
-    """The row, or 404 — the same answer whether it does not exist or lies outside the actor's scope."""
-    owner: Any = model
-    pk = owner.__mapper__.primary_key[0]
-    row = db.execute(scoped_query(model, actor).where(pk == key)).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"no such {what}")
-    return row
-
-
 def visible_enterprise(db: Session, *, actor: Principal, enterprise_id: int,
                        field: str = "enterprise_id") -> Enterprise:
     """The enterprise named in a request body, or 422 on ``field`` when it does not exist or is out of scope."""

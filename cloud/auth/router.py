@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from cloud.auth import service, users_service
-from cloud.auth.deps import BearerToken, CurrentUser, PasswordHashing, allowed
+from cloud.auth.deps import PRINCIPALS, BearerToken, CurrentUser, PasswordHashing, allowed
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.auth.schemas import LoginIn, SelfUpdate, TokenOut, UserAdminUpdate, UserCreate, UserOut
@@ -35,6 +35,7 @@ def logout(actor: CurrentUser, token: BearerToken, db: DbSession, now: Now) -> N
     """Revoke the token this request carries."""
     service.logout(db, actor=actor, token=token, now=now)
     db.commit()
+    PRINCIPALS.forget_all()  # the change is committed: no request may go on with the old principal
 
 
 @router.get("/users/me", tags=["users"], response_model=UserOut)
@@ -48,6 +49,7 @@ def update_me(body: SelfUpdate, actor: CurrentUser, token: BearerToken, db: DbSe
     """Change your display name or password. Role and scope are not accepted here (422)."""
     user = users_service.update_self(db, actor=actor, data=body, passwords=passwords, now=now, token=token)
     db.commit()
+    PRINCIPALS.forget_all()  # the change is committed: no request may go on with the old principal
     return UserOut.model_validate(user)
 
 
@@ -79,4 +81,5 @@ def update_user(user: ManagedUser, body: UserAdminUpdate, actor: UserManager, db
     """Change another user's name, role, scope, status or password (within your scope and grantable roles)."""
     user = users_service.update_user(db, actor=actor, user=user, data=body, passwords=passwords, now=now)
     db.commit()
+    PRINCIPALS.forget_all()  # the change is committed: no request may go on with the old principal
     return UserOut.model_validate(user)

@@ -19,7 +19,7 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.auth.tokens import token_digest
 from cloud.db.base import snapshot
-from cloud.devices.models import GATEWAY_ACTIVE, GATEWAY_REVOKED, EnrolmentCode, Gateway, GatewayCertificate
+from cloud.devices.models import EnrolmentCode, Gateway, GatewayCertificate, GatewayStatus
 from cloud.devices.tokenauth import new_device_token
 from cloud.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from cloud.keys import ca
@@ -32,7 +32,7 @@ CERTIFICATE_LIFETIME = timedelta(days=365)
 def create_code(db: Session, *, actor: Principal, gateway: Gateway, ttl: timedelta,
                 now: datetime) -> tuple[str, datetime]:
     """A new one-time code for the gateway (shown once) and its expiry."""
-    if gateway.status == GATEWAY_REVOKED:
+    if gateway.status == GatewayStatus.REVOKED:
         raise Conflict("the gateway is revoked: register a new one", field="gateway_id")
     code = CODE_PREFIX + secrets.token_urlsafe(24)
     row = EnrolmentCode(gateway_id=gateway.id, code_hash=token_digest(code), created_by=actor.user_id, created_at=now,
@@ -65,7 +65,8 @@ def enrol(db: Session, *, gateway_id: str, code: str, csr_pem: str, signing_key:
     if getattr(spent, "rowcount", 0) != 1:
         raise refused
     gateway = db.get(Gateway, gateway_id)
-    if gateway is None or gateway.status == GATEWAY_REVOKED:  # codes of a revoked gateway are deleted; belt and braces
+    # Codes of a revoked gateway are deleted; belt and braces.
+    if gateway is None or gateway.status == GatewayStatus.REVOKED:
         raise refused
     try:
         csr = ca.parse_csr(csr_pem)
@@ -83,7 +84,7 @@ def enrol(db: Session, *, gateway_id: str, code: str, csr_pem: str, signing_key:
                               not_after=cert.not_valid_after_utc, created_at=now))
     token = new_device_token(db, gateway=gateway, now=now)
     gateway.epoch += 1
-    gateway.status = GATEWAY_ACTIVE
+    gateway.status = GatewayStatus.ACTIVE
     gateway.signing_key = signing_key
     gateway.updated_at = now
     db.flush()

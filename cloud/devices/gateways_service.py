@@ -11,14 +11,7 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
-from cloud.devices.models import (
-    GATEWAY_PENDING,
-    GATEWAY_REVOKED,
-    DeviceToken,
-    EnrolmentCode,
-    Gateway,
-    GatewayCertificate,
-)
+from cloud.devices.models import DeviceToken, EnrolmentCode, Gateway, GatewayCertificate, GatewayStatus
 from cloud.devices.schemas import GatewayCreate, GatewayUpdate
 from cloud.errors import Conflict
 from cloud.scope import owned_query, visible_enterprise
@@ -28,7 +21,7 @@ def create_gateway(db: Session, *, actor: Principal, data: GatewayCreate, now: d
     enterprise = visible_enterprise(db, actor=actor, enterprise_id=data.enterprise_id)
     if db.get(Gateway, data.id) is not None:
         raise Conflict("a gateway with this id exists", field="id")
-    gateway = Gateway(id=data.id, enterprise_id=enterprise.id, name=data.name, status=GATEWAY_PENDING, epoch=0,
+    gateway = Gateway(id=data.id, enterprise_id=enterprise.id, name=data.name, status=GatewayStatus.PENDING, epoch=0,
                       created_at=now, updated_at=now)
     db.add(gateway)
     db.flush()
@@ -64,7 +57,7 @@ def revoke_gateway(db: Session, *, actor: Principal, gateway: Gateway, reason: s
                .values(revoked_at=now, revoke_reason=reason or "gateway revoked"))
     db.execute(delete(DeviceToken).where(DeviceToken.gateway_id == gateway.id))
     db.execute(delete(EnrolmentCode).where(EnrolmentCode.gateway_id == gateway.id))
-    gateway.status = GATEWAY_REVOKED
+    gateway.status = GatewayStatus.REVOKED
     gateway.updated_at = now
     db.flush()
     record(db, actor=actor, action="gateway.revoke", entity="gateway", entity_id=gateway.id, now=now, before=before,

@@ -17,7 +17,7 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
-from cloud.devices.models import GATEWAY_REVOKED, Detector, Gateway, Padlock
+from cloud.devices.models import Detector, Gateway, GatewayStatus, Padlock
 from cloud.devices.schemas import DetectorCreate, DetectorUpdate, DeviceStatus, PadlockCreate, PadlockUpdate
 from cloud.errors import Conflict, InvalidInput
 from cloud.scope import owned_query, visible_space
@@ -32,7 +32,7 @@ def _check_gateway(db: Session, *, gateway_id: str | None, enterprise_id: int) -
     gateway = db.get(Gateway, gateway_id)
     if gateway is None or gateway.enterprise_id != enterprise_id:
         raise InvalidInput("no such gateway in the space's enterprise", field="gateway_id")
-    if gateway.status == GATEWAY_REVOKED:
+    if gateway.status == GatewayStatus.REVOKED:
         raise InvalidInput("the gateway is revoked", field="gateway_id")
 
 
@@ -116,5 +116,5 @@ def space_gateways(db: Session, space_id: int) -> list[str]:
     ids: set[str] = set()
     for model in (Padlock, Detector):
         ids.update(db.execute(select(model.gateway_id).join(Gateway, Gateway.id == model.gateway_id)
-                              .where(model.space_id == space_id, Gateway.status != GATEWAY_REVOKED)).scalars())
+                              .where(model.space_id == space_id, Gateway.status != GatewayStatus.REVOKED)).scalars())
     return sorted(ids)

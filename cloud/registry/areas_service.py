@@ -92,10 +92,10 @@ def update_area(db: Session, *, row: A, actor: Principal, data: DistrictUpdate, 
     return row
 
 
-def delete_area(db: Session, *, row: Base, actor: Principal, now: datetime) -> None:
+def delete_area(db: Session, *, row: District | Street | Grid, actor: Principal, now: datetime) -> None:
     """Delete an empty area; one that still holds streets, grids, enterprises or users is a 409 (from the
     foreign keys)."""
-    model, area_id = type(row), row.id  # type: ignore[attr-defined]
+    model, area_id = type(row), row.id
     before = snapshot(row)
     db.delete(row)
     db.flush()
