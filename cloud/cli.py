@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from cloud.devices.enrolment import certificate_revocation_list
 from cloud.downlink.cli import add_downlink_commands
 from cloud.ingest.cli import add_ingest_commands
 from cloud.keys.cli import add_keys_commands
@@ -144,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", parents=[common], help="bring the database schema to the current version")
     migrate.set_defaults(handler=_migrate)
 
-    add_keys_commands(sub, common, _settings)
+    add_keys_commands(sub, common, _settings, crl=certificate_revocation_list)
     add_downlink_commands(sub, common, _settings)
     add_ingest_commands(sub, common, _settings)
 

@@ -46,8 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the seeded wo
 
 from cloud.db.engine import Database
 from cloud.db.migrate import upgrade
-from cloud.devices.models import GATEWAY_ACTIVE, Gateway
-from cloud.devices.service import new_device_token
+from cloud.devices.models import Gateway, GatewayStatus
+from cloud.devices.tokenauth import new_device_token
 from cloud.ingest.models import IngestStream
 from cloud.keys.service import init_keys, keys_dir
 from cloud.settings import CloudSettings
@@ -126,7 +126,7 @@ def setup(db_url: str, data_dir: Path, gateways: list[str]) -> tuple[Database, d
     tokens = {}
     with database.session(write=True) as db:
         for name in gateways:
-            gw = Gateway(id=name, enterprise_id=world["E1"], name=name, status=GATEWAY_ACTIVE, epoch=1,
+            gw = Gateway(id=name, enterprise_id=world["E1"], name=name, status=GatewayStatus.ACTIVE, epoch=1,
                          created_at=now, updated_at=now)
             db.add(gw)
             db.flush()

@@ -4,7 +4,7 @@ not know. Called by the ingest path with records just stored (never twice)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -14,12 +14,12 @@ from cloud.alerts.lifecycle import NewAlert, advance, by_source_key, open_alert
 from cloud.alerts.models import AlertKind, AlertState
 from cloud.alerts.settings import AlertSettings
 from cloud.devices.models import Detector, Padlock
-from cloud.ingest.models import UplinkRecord
-from cloud.ingest.spaces import SpaceResolver
-from cloud.live.intake import ENDED_STATES
 from cloud.permits.models import Permit
 from cloud.registry.models import ConfinedSpace
-from cloud.telemetry.sink import GasValue, Origin, from_ms
+from cloud.registry.space_names import SpaceResolver
+from cloud.sessions.intake import ENDED_STATES
+from cloud.telemetry.sink import GasValue, Origin
+from cloud.wiretime import from_ms
 from protocols.uplink.records import AlarmRecord, LockAuditRecord, SessionRecord, TelemetryRecord
 
 CALIBRATION_FLAG = "calibration_due"
@@ -142,8 +142,13 @@ REFUSED_EVENT = "unlock_refused"  # protocols.padlock.events.EventKind.UNLOCK_RE
 UNKNOWN_DETECTOR_FLAG = "unknown_detector"
 
 
+#: How many refused unlocks the gateway's stored audit records show at one padlock in ``(since, until]``: the
+#: stored records belong to ingestion, which passes this in (alerts never import ingest: it imports alerts).
+RefusalCounter = Callable[[str, datetime, datetime], int]
+
+
 def check_refused_unlocks(db: Session, origin: Origin, records: Sequence[LockAuditRecord], *, now: datetime,
-                          settings: AlertSettings) -> list[int]:
+                          settings: AlertSettings, count_refused: RefusalCounter) -> list[int]:
     """``settings.refused_unlocks`` refused unlocks at one padlock within ``refused_unlocks_window_s`` (by the
     times they happened, so a burst reported late still counts) raise one alert per padlock, open until a person
     resolves it. Only a batch bringing a new refusal looks, through the partial index of audit records."""
@@ -155,10 +160,7 @@ def check_refused_unlocks(db: Session, origin: Origin, records: Sequence[LockAud
             newest[record.body.lock_id] = max(at, newest.get(record.body.lock_id, at))
     changed: list[int] = []
     for lock_id, last in newest.items():
-        bodies = db.execute(select(UplinkRecord.body).where(
-            UplinkRecord.gateway_id == origin.gateway_id, UplinkRecord.kind == "lock_audit",
-            UplinkRecord.at > last - window, UplinkRecord.at <= last)).scalars()
-        refused = sum(1 for b in bodies if b and b.get("event") == REFUSED_EVENT and b.get("lock_id") == lock_id)
+        refused = count_refused(lock_id, last - window, last)
         if refused < settings.refused_unlocks:
             continue
         padlock = db.execute(select(Padlock).where(Padlock.lock_id == lock_id,

@@ -8,16 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from cloud.alerts import service
-from cloud.alerts.models import AlertKind, AlertState
+from cloud.alerts.models import Alert, AlertKind, AlertState
 from cloud.alerts.schemas import AlertAction, AlertEventOut, AlertFeed, AlertOut
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Offset
-from cloud.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Page, PathId, QueryId, page_of
+from cloud.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Page, QueryId, page_of
+from cloud.scope import ALERT, VisibleAlert, in_scope
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=ERROR_RESPONSES)
 AlertHandler = Annotated[Principal, allowed(Action.ALERT_HANDLE)]
+HandledAlert = Annotated[Alert, in_scope(ALERT, action=Action.ALERT_HANDLE, lock=True)]
 _CONFLICT = {409: {"model": ErrorBody, "description": "the alert is not in a state that allows this"}}
 
 
@@ -50,21 +52,21 @@ def alert_feed(actor: CurrentUser, db: DbSession, after: Annotated[int, Query(ge
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
-def read_alert(alert_id: PathId, actor: CurrentUser, db: DbSession) -> AlertOut:
-    return AlertOut.model_validate(service.get_alert(db, actor=actor, alert_id=alert_id))
+def read_alert(alert: VisibleAlert) -> AlertOut:
+    return AlertOut.model_validate(alert)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses=_CONFLICT)
-def acknowledge_alert(alert_id: PathId, body: AlertAction, actor: AlertHandler, db: DbSession, now: Now) -> AlertOut:
+def acknowledge_alert(alert: HandledAlert, body: AlertAction, actor: AlertHandler, db: DbSession, now: Now) -> AlertOut:
     """Acknowledge a raised alert. For a gateway's alarm, a signed `alarm_ack` command goes to the gateway."""
-    alert = service.acknowledge(db, actor=actor, alert_id=alert_id, note=body.note, now=now)
+    alert = service.acknowledge(db, actor=actor, alert=alert, note=body.note, now=now)
     db.commit()
     return AlertOut.model_validate(alert)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=_CONFLICT)
-def resolve_alert(alert_id: PathId, body: AlertAction, actor: AlertHandler, db: DbSession, now: Now) -> AlertOut:
+def resolve_alert(alert: HandledAlert, body: AlertAction, actor: AlertHandler, db: DbSession, now: Now) -> AlertOut:
     """Resolve an acknowledged alert."""
-    alert = service.resolve(db, actor=actor, alert_id=alert_id, note=body.note, now=now)
+    alert = service.resolve(db, actor=actor, alert=alert, note=body.note, now=now)
     db.commit()
     return AlertOut.model_validate(alert)

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from cloud.alerts.lifecycle import SYSTEM, NewAlert, advance, open_alert
 from cloud.alerts.models import Alert, AlertKind, AlertState
 from cloud.alerts.settings import AlertSettings
-from cloud.devices.models import GATEWAY_ACTIVE, Detector, Gateway
-from cloud.live.models import LiveSession
+from cloud.devices.models import Detector, Gateway, GatewayStatus
 from cloud.registry.models import ConfinedSpace
+from cloud.sessions.models import LiveSession
 from cloud.telemetry.models import LatestReading
 
 
@@ -34,7 +34,7 @@ def _open(db: Session, kind: AlertKind) -> list[Alert]:
 
 def gateways_offline(db: Session, *, now: datetime, settings: AlertSettings, run: RuleRun) -> None:
     cutoff = now - timedelta(seconds=settings.gateway_offline_after_s)
-    silent = db.execute(select(Gateway).where(Gateway.status == GATEWAY_ACTIVE, Gateway.last_seen_at.is_not(None),
+    silent = db.execute(select(Gateway).where(Gateway.status == GatewayStatus.ACTIVE, Gateway.last_seen_at.is_not(None),
                                               Gateway.last_seen_at < cutoff)).scalars().all()
     for gw in silent:
         assert gw.last_seen_at is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.alerts.lifecycle import advance
@@ -14,21 +14,18 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
-from cloud.errors import Conflict, NotFound
-from cloud.registry.access import enterprises_filter
+from cloud.downlink.service import enqueue_command
+from cloud.errors import Conflict
 from cloud.registry.models import Enterprise
-from cloud.telemetry.sink import to_ms
-
-
-def alerts_query(actor: Principal) -> Select[tuple[Alert]]:
-    return select(Alert).join(Enterprise, Alert.enterprise_id == Enterprise.id).where(enterprises_filter(actor))
+from cloud.scope import enterprises_filter, owned_query
+from cloud.wiretime import to_ms
 
 
 def list_alerts(db: Session, *, actor: Principal, district_id: int | None = None, enterprise_id: int | None = None,
                 space_id: int | None = None, gateway_id: str | None = None, state: AlertState | None = None,
                 kind: AlertKind | None = None, since: datetime | None = None, until: datetime | None = None,
                 limit: int, offset: int) -> tuple[list[Alert], int]:
-    stmt = alerts_query(actor)
+    stmt = owned_query(Alert, actor)
     for column, value in ((Enterprise.district_id, district_id), (Alert.enterprise_id, enterprise_id),
                           (Alert.space_id, space_id), (Alert.gateway_id, gateway_id), (Alert.state, state),
                           (Alert.kind, kind)):
@@ -43,18 +40,8 @@ def list_alerts(db: Session, *, actor: Principal, district_id: int | None = None
                       offset=offset)
 
 
-def get_alert(db: Session, *, actor: Principal, alert_id: int, for_update: bool = False) -> Alert:
-    stmt = alerts_query(actor).where(Alert.id == alert_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Alert)
-    alert = db.execute(stmt).scalar_one_or_none()
-    if alert is None:
-        raise NotFound("no such alert")
-    return alert
-
-
-def acknowledge(db: Session, *, actor: Principal, alert_id: int, note: str | None, now: datetime) -> Alert:
-    alert = get_alert(db, actor=actor, alert_id=alert_id, for_update=True)
+def acknowledge(db: Session, *, actor: Principal, alert: Alert, note: str | None, now: datetime) -> Alert:
+    """``alert`` was read ``FOR UPDATE`` (``cloud.scope.in_scope(..., lock=True)``)."""
     if alert.state is not AlertState.RAISED:
         raise Conflict(f"the alert is already {alert.state.value}", code="wrong_state", field="state")
     before = snapshot(alert)
@@ -67,8 +54,8 @@ def acknowledge(db: Session, *, actor: Principal, alert_id: int, note: str | Non
     return alert
 
 
-def resolve(db: Session, *, actor: Principal, alert_id: int, note: str | None, now: datetime) -> Alert:
-    alert = get_alert(db, actor=actor, alert_id=alert_id, for_update=True)
+def resolve(db: Session, *, actor: Principal, alert: Alert, note: str | None, now: datetime) -> Alert:
+    """``alert`` was read ``FOR UPDATE`` (``cloud.scope.in_scope(..., lock=True)``)."""
     if alert.state is not AlertState.ACKNOWLEDGED:
         message = "acknowledge the alert first" if alert.state is AlertState.RAISED else "the alert is resolved"
         raise Conflict(message, code="wrong_state", field="state")
@@ -82,8 +69,6 @@ def resolve(db: Session, *, actor: Principal, alert_id: int, note: str | None, n
 
 def _send_alarm_ack(db: Session, alert: Alert, *, by: str, note: str | None, now: datetime) -> None:
     """The gateway latches the alarm until acknowledged: tell it, signed, on its down channel."""
-    from cloud.downlink.service import enqueue_command
-
     assert alert.gateway_id is not None and alert.alarm_id is not None
     body: dict[str, object] = {"alarm_id": alert.alarm_id, "by": by[:200], "at_ms": to_ms(now)}
     if alert.space_key:

@@ -105,7 +105,7 @@ class MqttPublisher:
     def __init__(self, settings: CloudSettings, *, client_id: str) -> None:
         from paho.mqtt.enums import MQTTErrorCode
 
-        from cloud.ingest.mqtt_worker import broker_client
+        from cloud.broker import broker_client
         from protocols import topics
 
         self._ok = MQTTErrorCode.MQTT_ERR_SUCCESS
@@ -128,7 +128,7 @@ class MqttPublisher:
 
 def run_worker(settings: CloudSettings, stop: threading.Event, *, clock: Clock) -> None:
     """Run a rules worker until ``stop`` is set, with its own database engine (and MQTT client if asked)."""
-    from cloud.db.metadata import load_metadata
+    from cloud.metadata import load_metadata
 
     load_metadata()  # every mapper's foreign keys resolve
     database = Database.from_url(settings.database_url(), busy_timeout_ms=settings.database.busy_timeout_ms,

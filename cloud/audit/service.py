@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cloud.audit.models import AuditEntry
-from cloud.auth.roles import Principal
 from cloud.db.paging import fetch_page
 
 SYSTEM_ACTOR = "system"
 
 
-def record(db: Session, *, actor: Principal | None, action: str, entity: str, entity_id: object | None,
+class Actor(Protocol):
+    """Who did it (a signed-in ``cloud.auth.roles.Principal``): the audit log sits below access control."""
+
+    @property
+    def user_id(self) -> int: ...
+
+    @property
+    def username(self) -> str: ...
+
+
+def record(db: Session, *, actor: Actor | None, action: str, entity: str, entity_id: object | None,
            now: datetime, before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            actor_name: str | None = None) -> None:
     """Add one entry to the current transaction. ``actor=None`` is the system or the command line."""
@@ -26,7 +35,7 @@ def record(db: Session, *, actor: Principal | None, action: str, entity: str, en
                       before=before, after=after))
 
 
-def record_many(db: Session, *, actor: Principal, action: str, entity: str, now: datetime,
+def record_many(db: Session, *, actor: Actor, action: str, entity: str, now: datetime,
                 rows: Sequence[tuple[object, dict[str, Any]]]) -> None:
     """Audit a bulk creation in one statement: ``rows`` are (entity id, after)."""
     if not rows:

@@ -3,20 +3,21 @@
 Every API request authenticates, so this path is kept cheap: the dependencies are ``async def`` (a plain ``def``
 costs a thread-pool hop each), and the principal a token stands for is remembered for a short time.
 
-Principal cache — what it may serve, and for how long:
+Principal cache — what it may serve, and for how long (:class:`PrincipalCache`, one per process):
 
 - An entry is used for at most :data:`PRINCIPAL_TTL_S` seconds after the database said the token was valid, by
   both the monotonic clock and the app's clock (so a clock moved forward, as in tests, also ends it).
-- Any committed change in this process to a user or to access tokens (logout, revocation, password change,
-  deactivation, a new role or scope) empties the cache of every app in the process at once.
-- So a token revoked, expired, or whose user was changed or disabled **through another API worker or process**
-  keeps working for at most :data:`PRINCIPAL_TTL_S` seconds there; through this worker, not at all.
+- The endpoints that change a user or revoke tokens (logout, a user's own or an administrator's change of role,
+  scope, status or password) empty the cache after they commit: such a change made through this process is seen
+  by the next request.
+- So a token revoked, expired, or whose user was changed or disabled **elsewhere** (another API worker process,
+  the command line, plain SQL) keeps working for at most :data:`PRINCIPAL_TTL_S` seconds here.
 - Only successes are kept (an unknown token always goes to the database), keyed by the token's SHA-256.
 """
 
 from __future__ import annotations
 
-import itertools
+import threading
 import time
 from collections import OrderedDict
 from datetime import datetime
@@ -24,11 +25,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from cloud.auth.models import AccessToken, User
+from cloud.auth.models import User
 from cloud.auth.passwords import Passwords
 from cloud.auth.policy import Action, check
 from cloud.auth.roles import Principal
@@ -57,82 +57,51 @@ BearerToken = Annotated[str, Depends(bearer_token)]
 
 # -- the principal cache -------------------------------------------------------------------------------------
 
-_AUTH_TABLES = frozenset({User.__tablename__, AccessToken.__tablename__})
-_CHANGED = "auth_changed"  # Session.info flag: this transaction touched users or tokens
-_generations = itertools.count(1)
-_generation = 0  # moved on whenever such a change is made or committed; entries of an older generation are void
-
-
-def _auth_changed() -> None:
-    global _generation
-    _generation = next(_generations)  # a fresh value even when two threads get here at once
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _watch_statements(state: ORMExecuteState) -> None:
-    """Bulk UPDATE/DELETE of users or tokens (logout and revocation are ``DELETE FROM access_tokens``)."""
-    if state.is_update or state.is_delete:
-        table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in _AUTH_TABLES:
-            state.session.info[_CHANGED] = True
-            _auth_changed()
-
-
-@event.listens_for(Session, "after_flush")
-def _watch_flush(session: Session, _flush: UOWTransaction) -> None:
-    """ORM changes to a user (role, scope, active, password) or a token object."""
-    if any(isinstance(o, User | AccessToken) for o in (*session.dirty, *session.deleted)):
-        session.info[_CHANGED] = True
-        _auth_changed()
-
-
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
-    # Bump again at commit: a request that read the old row between the change and its commit cached it under
-    # the generation the change had already moved to.
-    if session.info.pop(_CHANGED, False):
-        _auth_changed()
-
-
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
-
 
 class PrincipalCache:
-    """token digest → (principal, generation, monotonic time, app time) of a successful lookup."""
+    """token digest → (principal, monotonic time, app time) of a successful lookup, kept for ``ttl_s``.
+
+    :meth:`forget_all` empties it; the API calls it after committing a change to a user or to tokens (see the
+    module doc). A lookup that started before such a call is not kept (:attr:`version` moved on meanwhile), so a
+    request racing the change cannot put the old principal back.
+    """
 
     def __init__(self, ttl_s: float = PRINCIPAL_TTL_S, size: int = PRINCIPAL_CACHE_SIZE) -> None:
         self.ttl_s = ttl_s
         self.size = size
-        self._entries: OrderedDict[str, tuple[Principal, int, float, datetime]] = OrderedDict()
+        self.version = 0
+        self._entries: OrderedDict[str, tuple[Principal, float, datetime]] = OrderedDict()
+        self._lock = threading.Lock()  # get/put run on the event loop, forget_all in the endpoints' threads
 
     def get(self, digest: str, now: datetime) -> Principal | None:
-        entry = self._entries.get(digest)
-        if entry is None:
-            return None
-        principal, generation, at_mono, at = entry
-        age = (now - at).total_seconds()
-        if generation != _generation or not 0 <= age < self.ttl_s or time.monotonic() - at_mono >= self.ttl_s:
-            self._entries.pop(digest, None)
-            return None
-        return principal
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            principal, at_mono, at = entry
+            if not 0 <= (now - at).total_seconds() < self.ttl_s or time.monotonic() - at_mono >= self.ttl_s:
+                del self._entries[digest]
+                return None
+            return principal
 
-    def put(self, digest: str, principal: Principal, generation: int, now: datetime) -> None:
-        if generation != _generation:
-            return  # users or tokens changed while this was being looked up: do not keep it
-        self._entries[digest] = (principal, generation, time.monotonic(), now)
-        self._entries.move_to_end(digest)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+    def put(self, digest: str, principal: Principal, version: int, now: datetime) -> None:
+        with self._lock:
+            if version != self.version:
+                return  # users or tokens changed while this was being looked up: do not keep it
+            self._entries[digest] = (principal, time.monotonic(), now)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self.version += 1
+            self._entries.clear()
 
 
-def _cache_of(request: Request) -> PrincipalCache:
-    state = request.app.state
-    cache = getattr(state, "principal_cache", None)
-    if cache is None:
-        cache = state.principal_cache = PrincipalCache()
-    return cache
+#: The cache of this process, shared by its apps (tests run several apps in one process, as workers would share
+#: one database).
+PRINCIPALS = PrincipalCache()
 
 
 def _lookup(db: Session, token: str, now: datetime) -> Principal | None:
@@ -140,16 +109,15 @@ def _lookup(db: Session, token: str, now: datetime) -> Principal | None:
     return None if user is None else principal_of(user)
 
 
-async def current_principal(request: Request, db: DbSession, now: Now, token: BearerToken) -> Principal:
-    cache = _cache_of(request)
+async def current_principal(db: DbSession, now: Now, token: BearerToken) -> Principal:
     digest = token_digest(token)
-    principal = cache.get(digest, now)
+    principal = PRINCIPALS.get(digest, now)
     if principal is None:
-        generation = _generation
+        version = PRINCIPALS.version
         principal = await run_in_threadpool(_lookup, db, token, now)  # the query blocks: a worker thread runs it
         if principal is None:
             raise Unauthorized("unknown or expired token")
-        cache.put(digest, principal, generation, now)
+        PRINCIPALS.put(digest, principal, version, now)
     return principal
 
 

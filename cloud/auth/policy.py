@@ -1,4 +1,4 @@
-"""What each role may do, independent of any object (object-level checks are scope filters in the services).
+"""What each role may do, independent of any object (object-level checks are the scope layer, `cloud.scope`).
 
 A role missing from an action's set gets 403 whatever the object; reads are open to every signed-in user
 and filtered by scope.

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from cloud.auth import service, users_service
-from cloud.auth.deps import BearerToken, CurrentUser, PasswordHashing, allowed
+from cloud.auth.deps import PRINCIPALS, BearerToken, CurrentUser, PasswordHashing, allowed
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.auth.schemas import LoginIn, SelfUpdate, TokenOut, UserAdminUpdate, UserCreate, UserOut
 from cloud.deps import ClientAddress, DbSession, Limit, Now, Offset, Settings
-from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, PathId, page_of
+from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, page_of
+from cloud.scope import ManagedUser
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 UserManager = Annotated[Principal, allowed(Action.USER_MANAGE)]
@@ -37,6 +38,7 @@ def logout(actor: CurrentUser, token: BearerToken, db: DbSession, now: Now) -> N
     """Revoke the token this request carries."""
     service.logout(db, actor=actor, token=token, now=now)
     db.commit()
+    PRINCIPALS.forget_all()  # the change is committed: no request may go on with the old principal
 
 
 @router.get("/users/me", tags=["users"], response_model=UserOut)
@@ -50,6 +52,7 @@ def update_me(body: SelfUpdate, actor: CurrentUser, token: BearerToken, db: DbSe
     """Change your display name or password. Role and scope are not accepted here (422)."""
     user = users_service.update_self(db, actor=actor, data=body, passwords=passwords, now=now, token=token)
     db.commit()
+    PRINCIPALS.forget_all()  # the change is committed: no request may go on with the old principal
     return UserOut.model_validate(user)
 
 
@@ -71,14 +74,15 @@ def create_user(body: UserCreate, actor: UserManager, db: DbSession, now: Now,
 
 
 @router.get("/users/{user_id}", tags=["users"], response_model=UserOut)
-def read_user(user_id: PathId, actor: UserManager, db: DbSession) -> UserOut:
-    return UserOut.model_validate(users_service.get_user(db, actor=actor, user_id=user_id))
+def read_user(user: ManagedUser) -> UserOut:
+    return UserOut.model_validate(user)
 
 
 @router.patch("/users/{user_id}", tags=["users"], response_model=UserOut)
-def update_user(user_id: PathId, body: UserAdminUpdate, actor: UserManager, db: DbSession, now: Now,
+def update_user(user: ManagedUser, body: UserAdminUpdate, actor: UserManager, db: DbSession, now: Now,
                 passwords: PasswordHashing) -> UserOut:
     """Change another user's name, role, scope, status or password (within your scope and grantable roles)."""
-    user = users_service.update_user(db, actor=actor, user_id=user_id, data=body, passwords=passwords, now=now)
+    user = users_service.update_user(db, actor=actor, user=user, data=body, passwords=passwords, now=now)
     db.commit()
+    PRINCIPALS.forget_all()  # the change is committed: no request may go on with the old principal
     return UserOut.model_validate(user)

@@ -8,24 +8,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.audit.service import record
 from cloud.auth.models import User
 from cloud.auth.passwords import Passwords, password_problem
-from cloud.auth.roles import GRANTABLE, ROLE_SCOPES, Principal, Role, Scope, ScopeKind
+from cloud.auth.roles import GRANTABLE, ROLE_SCOPES, Principal, Role, Scope
 from cloud.auth.schemas import ScopeIn, SelfUpdate, UserAdminUpdate, UserCreate
 from cloud.auth.tokens import revoke_all
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
 from cloud.errors import Conflict, Forbidden, InvalidInput, NotFound
-from cloud.registry.access import scope_within, scoped_user_filter
-
-
-def _users_visible(actor: Principal) -> ColumnElement[bool]:
-    return scoped_user_filter(actor, {ScopeKind.DISTRICT: User.district_id, ScopeKind.STREET: User.street_id,
-                                      ScopeKind.GRID: User.grid_id, ScopeKind.ENTERPRISE: User.enterprise_id})
+from cloud.scope import scope_within, users_filter
 
 
 def _check_password(password: str, *, field: str) -> None:
@@ -69,14 +64,7 @@ def create_user(db: Session, *, actor: Principal | None, data: UserCreate, passw
 
 
 def list_users(db: Session, *, actor: Principal, limit: int, offset: int) -> tuple[list[User], int]:
-    return fetch_page(db, select(User).where(_users_visible(actor)), order_by=User.id, limit=limit, offset=offset)
-
-
-def get_user(db: Session, *, actor: Principal, user_id: int) -> User:
-    user = db.execute(select(User).where(User.id == user_id, _users_visible(actor))).scalar_one_or_none()
-    if user is None:
-        raise NotFound("no such user")
-    return user
+    return fetch_page(db, select(User).where(users_filter(actor)), order_by=User.id, limit=limit, offset=offset)
 
 
 def get_self(db: Session, *, actor: Principal) -> User:
@@ -86,9 +74,8 @@ def get_self(db: Session, *, actor: Principal) -> User:
     return user
 
 
-def update_user(db: Session, *, actor: Principal, user_id: int, data: UserAdminUpdate, passwords: Passwords,
+def update_user(db: Session, *, actor: Principal, user: User, data: UserAdminUpdate, passwords: Passwords,
                 now: datetime) -> User:
-    user = get_user(db, actor=actor, user_id=user_id)
     if user.role not in GRANTABLE.get(actor.role, frozenset()):
         raise Forbidden(f"role {actor.role.value} may not change a {user.role.value}")
     changes = data.changes()

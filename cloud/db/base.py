@@ -53,9 +53,9 @@ class UtcDateTime(TypeDecorator[datetime]):
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 
 
-def str_enum(enum_type: type[enum.Enum]) -> Enum:
+def str_enum(enum_type: type[enum.Enum], *, length: int = 32) -> Enum:
     """A string enum stored by value as VARCHAR (no native enum type, so adding a member needs no DDL)."""
-    return Enum(enum_type, native_enum=False, create_constraint=False, length=32,
+    return Enum(enum_type, native_enum=False, create_constraint=False, length=length,
                 values_callable=lambda members: [m.value for m in members])
 
 

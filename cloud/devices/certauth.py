@@ -23,7 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy.orm import Session
 
 from cloud.devices.models import Gateway, GatewayCertificate
-from cloud.devices.service import admit_gateway
+from cloud.devices.tokenauth import admit_gateway
 from cloud.errors import Unauthorized
 from cloud.keys import ca
 

@@ -1,7 +1,7 @@
 """The gateway-facing endpoints' authentication: ``AuthenticatedGateway``, the path's gateway, by its device token
 (``Authorization: Bearer sgd_…``) or, over HTTPS with client certificates, by its certificate.
 
-A bearer token, when sent, decides alone (``cloud.devices.service``). Without one, the client certificate the
+A bearer token, when sent, decides alone (``cloud.devices.tokenauth``). Without one, the client certificate the
 TLS connection verified is used (``cloud.devices.certauth``); it comes only from the ASGI TLS extension that
 ``safegrid-cloud serve`` fills in from the connection (``cloud.http.tls``), never from a header, so a TLS
 terminator in front of the service cannot pass one on. Neither: 401.
@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from cloud.deps import DbSession, Now
 from cloud.devices.certauth import authenticate_gateway_certificate
 from cloud.devices.models import Gateway
-from cloud.devices.service import authenticate_gateway
+from cloud.devices.tokenauth import authenticate_gateway
 from cloud.errors import Unauthorized
 from cloud.http.tls import client_certificate
 from protocols.uplink.fields import GATEWAY_ID_PATTERN

@@ -19,9 +19,8 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.auth.tokens import token_digest
 from cloud.db.base import snapshot
-from cloud.devices.gateways_service import get_gateway
-from cloud.devices.models import GATEWAY_ACTIVE, GATEWAY_REVOKED, EnrolmentCode, Gateway, GatewayCertificate
-from cloud.devices.service import new_device_token
+from cloud.devices.models import EnrolmentCode, Gateway, GatewayCertificate, GatewayStatus
+from cloud.devices.tokenauth import new_device_token
 from cloud.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from cloud.keys import ca
 from cloud.keys.service import Keyring
@@ -30,11 +29,10 @@ CODE_PREFIX = "sge_"
 CERTIFICATE_LIFETIME = timedelta(days=365)
 
 
-def create_code(db: Session, *, actor: Principal, gateway_id: str, ttl: timedelta,
+def create_code(db: Session, *, actor: Principal, gateway: Gateway, ttl: timedelta,
                 now: datetime) -> tuple[str, datetime]:
     """A new one-time code for the gateway (shown once) and its expiry."""
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
-    if gateway.status == GATEWAY_REVOKED:
+    if gateway.status == GatewayStatus.REVOKED:
         raise Conflict("the gateway is revoked: register a new one", field="gateway_id")
     code = CODE_PREFIX + secrets.token_urlsafe(24)
     row = EnrolmentCode(gateway_id=gateway.id, code_hash=token_digest(code), created_by=actor.user_id, created_at=now,
@@ -67,7 +65,8 @@ def enrol(db: Session, *, gateway_id: str, code: str, csr_pem: str, signing_key:
     if getattr(spent, "rowcount", 0) != 1:
         raise refused
     gateway = db.get(Gateway, gateway_id)
-    if gateway is None or gateway.status == GATEWAY_REVOKED:  # codes of a revoked gateway are deleted; belt and braces
+    # Codes of a revoked gateway are deleted; belt and braces.
+    if gateway is None or gateway.status == GatewayStatus.REVOKED:
         raise refused
     try:
         csr = ca.parse_csr(csr_pem)
@@ -85,7 +84,7 @@ def enrol(db: Session, *, gateway_id: str, code: str, csr_pem: str, signing_key:
                               not_after=cert.not_valid_after_utc, created_at=now))
     token = new_device_token(db, gateway=gateway, now=now)
     gateway.epoch += 1
-    gateway.status = GATEWAY_ACTIVE
+    gateway.status = GatewayStatus.ACTIVE
     gateway.signing_key = signing_key
     gateway.updated_at = now
     db.flush()
@@ -95,9 +94,8 @@ def enrol(db: Session, *, gateway_id: str, code: str, csr_pem: str, signing_key:
     return Enrolment(gateway=gateway, certificate_pem=pem, device_token=token)
 
 
-def revoke_certificate(db: Session, *, actor: Principal, gateway_id: str, serial: str, reason: str,
+def revoke_certificate(db: Session, *, actor: Principal, gateway: Gateway, serial: str, reason: str,
                        now: datetime) -> GatewayCertificate:
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
     cert = db.execute(select(GatewayCertificate).where(GatewayCertificate.gateway_id == gateway.id,
                                                        GatewayCertificate.serial == serial.lower())
                       ).scalar_one_or_none()

@@ -11,24 +11,17 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
-from cloud.devices.access import get_owned, owned_query, visible_enterprise
-from cloud.devices.models import (
-    GATEWAY_PENDING,
-    GATEWAY_REVOKED,
-    DeviceToken,
-    EnrolmentCode,
-    Gateway,
-    GatewayCertificate,
-)
+from cloud.devices.models import DeviceToken, EnrolmentCode, Gateway, GatewayCertificate, GatewayStatus
 from cloud.devices.schemas import GatewayCreate, GatewayUpdate
 from cloud.errors import Conflict
+from cloud.scope import owned_query, visible_enterprise
 
 
 def create_gateway(db: Session, *, actor: Principal, data: GatewayCreate, now: datetime) -> Gateway:
     enterprise = visible_enterprise(db, actor=actor, enterprise_id=data.enterprise_id)
     if db.get(Gateway, data.id) is not None:
         raise Conflict("a gateway with this id exists", field="id")
-    gateway = Gateway(id=data.id, enterprise_id=enterprise.id, name=data.name, status=GATEWAY_PENDING, epoch=0,
+    gateway = Gateway(id=data.id, enterprise_id=enterprise.id, name=data.name, status=GatewayStatus.PENDING, epoch=0,
                       created_at=now, updated_at=now)
     db.add(gateway)
     db.flush()
@@ -45,12 +38,7 @@ def list_gateways(db: Session, *, actor: Principal, enterprise_id: int | None, l
     return fetch_page(db, stmt, order_by=Gateway.id, limit=limit, offset=offset)
 
 
-def get_gateway(db: Session, *, actor: Principal, gateway_id: str) -> Gateway:
-    return get_owned(db, model=Gateway, key=gateway_id, actor=actor, what="gateway")
-
-
-def update_gateway(db: Session, *, actor: Principal, gateway_id: str, data: GatewayUpdate, now: datetime) -> Gateway:
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
+def update_gateway(db: Session, *, actor: Principal, gateway: Gateway, data: GatewayUpdate, now: datetime) -> Gateway:
     before = snapshot(gateway)
     for key, value in data.changes().items():
         setattr(gateway, key, value)
@@ -61,16 +49,15 @@ def update_gateway(db: Session, *, actor: Principal, gateway_id: str, data: Gate
     return gateway
 
 
-def revoke_gateway(db: Session, *, actor: Principal, gateway_id: str, reason: str, now: datetime) -> Gateway:
+def revoke_gateway(db: Session, *, actor: Principal, gateway: Gateway, reason: str, now: datetime) -> Gateway:
     """Take a gateway out of service: its certificates are revoked, its device token and codes deleted."""
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
     before = snapshot(gateway)
     db.execute(update(GatewayCertificate).where(GatewayCertificate.gateway_id == gateway.id,
                                                 GatewayCertificate.revoked_at.is_(None))
                .values(revoked_at=now, revoke_reason=reason or "gateway revoked"))
     db.execute(delete(DeviceToken).where(DeviceToken.gateway_id == gateway.id))
     db.execute(delete(EnrolmentCode).where(EnrolmentCode.gateway_id == gateway.id))
-    gateway.status = GATEWAY_REVOKED
+    gateway.status = GatewayStatus.REVOKED
     gateway.updated_at = now
     db.flush()
     record(db, actor=actor, action="gateway.revoke", entity="gateway", entity_id=gateway.id, now=now, before=before,
@@ -78,7 +65,6 @@ def revoke_gateway(db: Session, *, actor: Principal, gateway_id: str, reason: st
     return gateway
 
 
-def list_certificates(db: Session, *, actor: Principal, gateway_id: str) -> list[GatewayCertificate]:
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
+def list_certificates(db: Session, *, gateway: Gateway) -> list[GatewayCertificate]:
     return list(db.execute(select(GatewayCertificate).where(GatewayCertificate.gateway_id == gateway.id)
                            .order_by(GatewayCertificate.created_at)).scalars())

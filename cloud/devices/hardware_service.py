@@ -17,10 +17,10 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
-from cloud.devices.access import get_owned, owned_query, visible_space
-from cloud.devices.models import GATEWAY_REVOKED, Detector, Gateway, Padlock
+from cloud.devices.models import Detector, Gateway, GatewayStatus, Padlock
 from cloud.devices.schemas import DetectorCreate, DetectorUpdate, DeviceStatus, PadlockCreate, PadlockUpdate
 from cloud.errors import Conflict, InvalidInput
+from cloud.scope import owned_query, visible_space
 
 D = TypeVar("D", Padlock, Detector)
 _ENTITY: dict[type[Any], str] = {Padlock: "padlock", Detector: "detector"}
@@ -32,7 +32,7 @@ def _check_gateway(db: Session, *, gateway_id: str | None, enterprise_id: int) -
     gateway = db.get(Gateway, gateway_id)
     if gateway is None or gateway.enterprise_id != enterprise_id:
         raise InvalidInput("no such gateway in the space's enterprise", field="gateway_id")
-    if gateway.status == GATEWAY_REVOKED:
+    if gateway.status == GatewayStatus.REVOKED:
         raise InvalidInput("the gateway is revoked", field="gateway_id")
 
 
@@ -73,13 +73,9 @@ def list_devices(db: Session, *, model: type[D], actor: Principal, space_id: int
     return fetch_page(db, stmt, order_by=model.id, limit=limit, offset=offset)
 
 
-def get_device(db: Session, *, model: type[D], actor: Principal, device_id: int) -> D:
-    return get_owned(db, model=model, key=device_id, actor=actor, what=_ENTITY[model])
-
-
-def update_device(db: Session, *, model: type[D], actor: Principal, device_id: int,
-                  data: PadlockUpdate | DetectorUpdate, now: datetime) -> D:
-    row = get_device(db, model=model, actor=actor, device_id=device_id)
+def update_device(db: Session, *, row: D, actor: Principal, data: PadlockUpdate | DetectorUpdate,
+                  now: datetime) -> D:
+    model = type(row)
     changes = data.model_dump(mode="json", exclude_unset=True)
     if "space_id" in changes:
         space = visible_space(db, actor=actor, space_id=changes["space_id"])
@@ -99,8 +95,8 @@ def update_device(db: Session, *, model: type[D], actor: Principal, device_id: i
     return row
 
 
-def delete_device(db: Session, *, model: type[D], actor: Principal, device_id: int, now: datetime) -> None:
-    row = get_device(db, model=model, actor=actor, device_id=device_id)
+def delete_device(db: Session, *, row: Padlock | Detector, actor: Principal, now: datetime) -> None:
+    model, device_id = type(row), row.id
     before = snapshot(row)
     db.delete(row)
     db.flush()
@@ -120,5 +116,5 @@ def space_gateways(db: Session, space_id: int) -> list[str]:
     ids: set[str] = set()
     for model in (Padlock, Detector):
         ids.update(db.execute(select(model.gateway_id).join(Gateway, Gateway.id == model.gateway_id)
-                              .where(model.space_id == space_id, Gateway.status != GATEWAY_REVOKED)).scalars())
+                              .where(model.space_id == space_id, Gateway.status != GatewayStatus.REVOKED)).scalars())
     return sorted(ids)

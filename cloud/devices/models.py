@@ -8,15 +8,20 @@ from the space) so a scope filter is one comparison.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cloud.db.base import Base, UtcDateTime
+from cloud.db.base import Base, UtcDateTime, str_enum
 
-GATEWAY_PENDING = "pending"  # registered, not enrolled yet
-GATEWAY_ACTIVE = "active"
-GATEWAY_REVOKED = "revoked"
+
+class GatewayStatus(StrEnum):
+    PENDING = "pending"  # registered, not enrolled yet
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
 
 
 class Gateway(Base):
@@ -25,7 +30,7 @@ class Gateway(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[GatewayStatus] = mapped_column(str_enum(GatewayStatus, length=16))
     # Bumped at every enrolment (re-provisioning): the uplink's seq restarts in a new epoch.
     epoch: Mapped[int] = mapped_column(Integer, default=0)
     # The gateway's Ed25519 key (raw, hex) that signs gas attestations and padlock time sets.

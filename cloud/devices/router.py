@@ -14,8 +14,7 @@ from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Offset
 from cloud.devices import enrolment, gateways_service
 from cloud.devices import hardware_service as hw
-from cloud.devices.deps import GatewayPath
-from cloud.devices.models import Detector, Padlock
+from cloud.devices.models import Detector, Gateway, Padlock
 from cloud.devices.schemas import (
     CertificateOut,
     DetectorCreate,
@@ -32,15 +31,25 @@ from cloud.devices.schemas import (
     PadlockOut,
     PadlockUpdate,
     RevokeIn,
-    TrustListOut,
 )
-from cloud.devices.trust import push_trust_list
 from cloud.keys.deps import Keys
 from cloud.keys.service import public_key_hex
-from cloud.schemas import ERROR_RESPONSES, Page, PathId, QueryId, page_of
+from cloud.schemas import ERROR_RESPONSES, Page, QueryId, page_of
+from cloud.scope import (
+    DETECTOR,
+    GATEWAY,
+    PADLOCK,
+    VisibleDetector,
+    VisibleGateway,
+    VisiblePadlock,
+    in_scope,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["devices"], responses=ERROR_RESPONSES)
 DeviceManager = Annotated[Principal, allowed(Action.DEVICE_MANAGE)]
+ManagedGateway = Annotated[Gateway, in_scope(GATEWAY, action=Action.DEVICE_MANAGE)]
+ManagedPadlock = Annotated[Padlock, in_scope(PADLOCK, action=Action.DEVICE_MANAGE)]
+ManagedDetector = Annotated[Detector, in_scope(DETECTOR, action=Action.DEVICE_MANAGE)]
 Serial = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{1,40}$")]
 
 
@@ -64,35 +73,35 @@ def create_gateway(body: GatewayCreate, actor: DeviceManager, db: DbSession, now
 
 
 @router.get("/gateways/{gateway_id}", response_model=GatewayOut)
-def read_gateway(gateway_id: GatewayPath, actor: CurrentUser, db: DbSession) -> GatewayOut:
-    return GatewayOut.model_validate(gateways_service.get_gateway(db, actor=actor, gateway_id=gateway_id))
+def read_gateway(gateway: VisibleGateway) -> GatewayOut:
+    return GatewayOut.model_validate(gateway)
 
 
 @router.patch("/gateways/{gateway_id}", response_model=GatewayOut)
-def update_gateway(gateway_id: GatewayPath, body: GatewayUpdate, actor: DeviceManager, db: DbSession,
+def update_gateway(gateway: ManagedGateway, body: GatewayUpdate, actor: DeviceManager, db: DbSession,
                    now: Now) -> GatewayOut:
-    row = gateways_service.update_gateway(db, actor=actor, gateway_id=gateway_id, data=body, now=now)
+    row = gateways_service.update_gateway(db, actor=actor, gateway=gateway, data=body, now=now)
     db.commit()
     return GatewayOut.model_validate(row)
 
 
 @router.post("/gateways/{gateway_id}/revoke", response_model=GatewayOut)
-def revoke_gateway(gateway_id: GatewayPath, body: RevokeIn, actor: DeviceManager, db: DbSession,
+def revoke_gateway(gateway: ManagedGateway, body: RevokeIn, actor: DeviceManager, db: DbSession,
                    now: Now) -> GatewayOut:
     """Take the gateway out of service: certificates revoked, device token and enrolment codes deleted."""
-    row = gateways_service.revoke_gateway(db, actor=actor, gateway_id=gateway_id, reason=body.reason, now=now)
+    row = gateways_service.revoke_gateway(db, actor=actor, gateway=gateway, reason=body.reason, now=now)
     db.commit()
     return GatewayOut.model_validate(row)
 
 
 @router.post("/gateways/{gateway_id}/enrolment-codes", response_model=EnrolmentCodeOut, status_code=201)
-def create_enrolment_code(gateway_id: GatewayPath, body: EnrolmentCodeIn, actor: DeviceManager, db: DbSession,
+def create_enrolment_code(gateway: ManagedGateway, body: EnrolmentCodeIn, actor: DeviceManager, db: DbSession,
                           now: Now) -> EnrolmentCodeOut:
     """A one-time code for the gateway to enrol with (shown once, expires)."""
-    code, expires_at = enrolment.create_code(db, actor=actor, gateway_id=gateway_id,
+    code, expires_at = enrolment.create_code(db, actor=actor, gateway=gateway,
                                              ttl=timedelta(minutes=body.ttl_minutes), now=now)
     db.commit()
-    return EnrolmentCodeOut(gateway_id=gateway_id, code=code, expires_at=expires_at)
+    return EnrolmentCodeOut(gateway_id=gateway.id, code=code, expires_at=expires_at)
 
 
 @router.post("/enrolment", response_model=EnrolmentOut, status_code=201, tags=["gateway protocol"],
@@ -111,15 +120,14 @@ def enrol(body: EnrolmentIn, db: DbSession, keys: Keys, now: Now) -> EnrolmentOu
 
 
 @router.get("/gateways/{gateway_id}/certificates", response_model=list[CertificateOut])
-def list_certificates(gateway_id: GatewayPath, actor: CurrentUser, db: DbSession) -> list[CertificateOut]:
-    return [CertificateOut.model_validate(c)
-            for c in gateways_service.list_certificates(db, actor=actor, gateway_id=gateway_id)]
+def list_certificates(gateway: VisibleGateway, db: DbSession) -> list[CertificateOut]:
+    return [CertificateOut.model_validate(c) for c in gateways_service.list_certificates(db, gateway=gateway)]
 
 
 @router.post("/gateways/{gateway_id}/certificates/{serial}/revoke", response_model=CertificateOut)
-def revoke_certificate(gateway_id: GatewayPath, serial: Serial, body: RevokeIn, actor: DeviceManager,
+def revoke_certificate(gateway: ManagedGateway, serial: Serial, body: RevokeIn, actor: DeviceManager,
                        db: DbSession, now: Now) -> CertificateOut:
-    cert = enrolment.revoke_certificate(db, actor=actor, gateway_id=gateway_id, serial=serial, reason=body.reason,
+    cert = enrolment.revoke_certificate(db, actor=actor, gateway=gateway, serial=serial, reason=body.reason,
                                         now=now)
     db.commit()
     return CertificateOut.model_validate(cert)
@@ -131,17 +139,6 @@ def crl(db: DbSession, keys: Keys, now: Now) -> Response:
     """The CA's certificate revocation list (revoked gateway certificates not yet expired)."""
     return Response(enrolment.certificate_revocation_list(db, keyring=keys, now=now),
                     media_type="application/x-pem-file")
-
-
-@router.post("/gateways/{gateway_id}/trust-list", response_model=TrustListOut, status_code=202)
-def send_trust_list(gateway_id: GatewayPath, actor: DeviceManager, db: DbSession, keys: Keys,
-                    now: Now) -> TrustListOut:
-    """Queue a signed padlock trust list (current issuer keys, the gateway's key, its padlocks) for the gateway."""
-    gateway = gateways_service.get_gateway(db, actor=actor, gateway_id=gateway_id)
-    pushed = push_trust_list(db, actor=actor, gateway=gateway, keyring=keys, now=now)
-    db.commit()
-    return TrustListOut(gateway_id=gateway_id, version=pushed.version, lock_ids=pushed.lock_ids,
-                        counter=pushed.counter)
 
 
 # --- padlocks ------------------------------------------------------------------------------------------
@@ -164,21 +161,21 @@ def create_padlock(body: PadlockCreate, actor: DeviceManager, db: DbSession, now
 
 
 @router.get("/padlocks/{padlock_id}", response_model=PadlockOut)
-def read_padlock(padlock_id: PathId, actor: CurrentUser, db: DbSession) -> PadlockOut:
-    return PadlockOut.model_validate(hw.get_device(db, model=Padlock, actor=actor, device_id=padlock_id))
+def read_padlock(padlock: VisiblePadlock) -> PadlockOut:
+    return PadlockOut.model_validate(padlock)
 
 
 @router.patch("/padlocks/{padlock_id}", response_model=PadlockOut)
-def update_padlock(padlock_id: PathId, body: PadlockUpdate, actor: DeviceManager, db: DbSession,
+def update_padlock(padlock: ManagedPadlock, body: PadlockUpdate, actor: DeviceManager, db: DbSession,
                    now: Now) -> PadlockOut:
-    row = hw.update_device(db, model=Padlock, actor=actor, device_id=padlock_id, data=body, now=now)
+    row = hw.update_device(db, row=padlock, actor=actor, data=body, now=now)
     db.commit()
     return PadlockOut.model_validate(row)
 
 
 @router.delete("/padlocks/{padlock_id}", status_code=204)
-def delete_padlock(padlock_id: PathId, actor: DeviceManager, db: DbSession, now: Now) -> None:
-    hw.delete_device(db, model=Padlock, actor=actor, device_id=padlock_id, now=now)
+def delete_padlock(padlock: ManagedPadlock, actor: DeviceManager, db: DbSession, now: Now) -> None:
+    hw.delete_device(db, row=padlock, actor=actor, now=now)
     db.commit()
 
 
@@ -202,19 +199,19 @@ def create_detector(body: DetectorCreate, actor: DeviceManager, db: DbSession, n
 
 
 @router.get("/detectors/{detector_id}", response_model=DetectorOut)
-def read_detector(detector_id: PathId, actor: CurrentUser, db: DbSession) -> DetectorOut:
-    return DetectorOut.model_validate(hw.get_device(db, model=Detector, actor=actor, device_id=detector_id))
+def read_detector(detector: VisibleDetector) -> DetectorOut:
+    return DetectorOut.model_validate(detector)
 
 
 @router.patch("/detectors/{detector_id}", response_model=DetectorOut)
-def update_detector(detector_id: PathId, body: DetectorUpdate, actor: DeviceManager, db: DbSession,
+def update_detector(detector: ManagedDetector, body: DetectorUpdate, actor: DeviceManager, db: DbSession,
                     now: Now) -> DetectorOut:
-    row = hw.update_device(db, model=Detector, actor=actor, device_id=detector_id, data=body, now=now)
+    row = hw.update_device(db, row=detector, actor=actor, data=body, now=now)
     db.commit()
     return DetectorOut.model_validate(row)
 
 
 @router.delete("/detectors/{detector_id}", status_code=204)
-def delete_detector(detector_id: PathId, actor: DeviceManager, db: DbSession, now: Now) -> None:
-    hw.delete_device(db, model=Detector, actor=actor, device_id=detector_id, now=now)
+def delete_detector(detector: ManagedDetector, actor: DeviceManager, db: DbSession, now: Now) -> None:
+    hw.delete_device(db, row=detector, actor=actor, now=now)
     db.commit()

@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from cloud.devices.models import GatewayStatus
 from cloud.registry.schemas import Label, Name
 from cloud.schemas import MAX_ID, Input, Output, Patch, body_examples
 from protocols import crypto
@@ -69,7 +70,7 @@ class GatewayOut(Output):
     id: str
     enterprise_id: int
     name: str
-    status: str = Field(description="pending (not enrolled yet), active, revoked")
+    status: GatewayStatus = Field(description="pending (not enrolled yet), active, revoked")
     epoch: int = Field(description="bumped at every enrolment; the uplink's seq restarts in a new epoch")
     signing_key: str | None
     last_seen_at: datetime | None

@@ -21,6 +21,7 @@ from cloud.downlink.counters import next_value
 from cloud.downlink.models import DownlinkCommand
 from cloud.errors import InvalidInput, NotFound
 from cloud.keys.service import KeyStore, current_store
+from cloud.wiretime import to_ms  # also imported from here by other modules
 from protocols import crypto
 from protocols.commands import (
     ACK_CHANNEL,
@@ -46,10 +47,6 @@ MAX_TTL = timedelta(milliseconds=MAX_LIFETIME_MS)
 
 def counter_name(gateway_id: str, channel: str) -> str:
     return f"command:{gateway_id}:{channel}"
-
-
-def to_ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from sqlalchemy import String, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from cloud.db.engine import Database
-from cloud.devices.models import GATEWAY_ACTIVE, Gateway
+from cloud.devices.models import Gateway, GatewayStatus
 from cloud.downlink.counters import hold, read, store
 from cloud.downlink.models import Counter, DownlinkCommand
 from cloud.downlink.service import (
@@ -208,7 +208,7 @@ def gateways_due_over_mqtt(db: Session, *, now: datetime, sync: TimeSync) -> lis
     stmt = (select(Gateway.id)
             .outerjoin(mqtt_sent, mqtt_sent.name == literal(stamp_name("", MQTT), String) + Gateway.id)
             .outerjoin(http_sent, http_sent.name == literal(stamp_name("", HTTP), String) + Gateway.id)
-            .where(Gateway.status == GATEWAY_ACTIVE,
+            .where(Gateway.status == GatewayStatus.ACTIVE,
                    or_(mqtt_sent.value.is_(None), mqtt_sent.value <= now_ms - interval_ms, mqtt_sent.value > now_ms),
                    or_(http_sent.value.is_(None), http_sent.value <= now_ms - 2 * interval_ms,
                        http_sent.value > now_ms))
@@ -221,7 +221,7 @@ def active_gateways(db: Session, gateway_ids: Collection[str]) -> set[str]:
     dropped)."""
     if not gateway_ids:
         return set()
-    stmt = select(Gateway.id).where(Gateway.id.in_(sorted(gateway_ids)), Gateway.status == GATEWAY_ACTIVE)
+    stmt = select(Gateway.id).where(Gateway.id.in_(sorted(gateway_ids)), Gateway.status == GatewayStatus.ACTIVE)
     return set(db.execute(stmt).scalars())
 
 

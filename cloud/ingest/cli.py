@@ -27,10 +27,10 @@ def _with_broker(settings: CloudSettings, args: argparse.Namespace) -> CloudSett
 
 def _run(args: argparse.Namespace, load: SettingsLoader) -> int:
     from cloud.db.engine import Database
-    from cloud.db.metadata import load_metadata
     from cloud.db.migrate import ensure_migrated
     from cloud.ingest.mqtt_worker import Consumer, IngestWorker, default_client_id
     from cloud.keys.service import KeyStore, install, keys_dir
+    from cloud.metadata import load_metadata
     from cloud.telemetry.factory import close_sink, open_sink
 
     load_metadata()  # every mapper's foreign keys resolve (an alert row references spaces, permits, ...)

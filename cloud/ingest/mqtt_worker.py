@@ -17,29 +17,26 @@ import json
 import os
 import queue
 import socket
-import ssl
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import paho.mqtt.client as paho
 import structlog
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy.exc import OperationalError
 
+from cloud.broker import MqttSettings, broker_client
 from cloud.db.engine import Database
-from cloud.devices.models import GATEWAY_ACTIVE, Gateway
+from cloud.devices.models import Gateway, GatewayStatus
 from cloud.downlink.service import enqueue_command
 from cloud.errors import CloudError
 from cloud.ingest.doors import batch_error, sender_for
 from cloud.ingest.service import ingest_batch
-from cloud.ingest.settings import MqttSettings
 from cloud.keys.service import KeyStore
 from cloud.settings import CloudSettings
 from cloud.telemetry.sink import TelemetrySink
@@ -65,23 +62,6 @@ class Delivery:
 
 def default_client_id(prefix: str) -> str:
     return f"{prefix}-{socket.gethostname()[:20]}-{os.getpid()}"
-
-
-def broker_client(settings: MqttSettings, *, client_id: str, manual_ack: bool = False) -> paho.Client:
-    """A paho client with the cloud services' broker identity of ``[ingest.mqtt]`` (password, TLS), unconnected."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5,
-                         manual_ack=manual_ack)
-    if settings.username is not None:
-        password = (Path(settings.password_file).read_text(encoding="utf-8").strip()
-                    if settings.password_file else None)
-        client.username_pw_set(settings.username, password)
-    if settings.tls is not None:
-        context = ssl.create_default_context(cafile=str(settings.tls.ca_file) if settings.tls.ca_file else None)
-        if settings.tls.cert_file is not None:
-            context.load_cert_chain(str(settings.tls.cert_file),
-                                    str(settings.tls.key_file) if settings.tls.key_file else None)
-        client.tls_set_context(context)
-    return client
 
 
 class Consumer:
@@ -228,7 +208,7 @@ class IngestWorker:
         now = self.clock()
         with self.database.session(write=True) as db:
             gateway = db.get(Gateway, gateway_id)
-            if gateway is None or gateway.status != GATEWAY_ACTIVE:
+            if gateway is None or gateway.status != GatewayStatus.ACTIVE:
                 log.warning("ingest_unknown_gateway", gateway=gateway_id)
                 return None
             ack: Ack | None = None

@@ -9,24 +9,24 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from cloud.auth.deps import CurrentUser
 from cloud.deps import DbSession, Now, Settings
-from cloud.devices.deps import AuthenticatedGateway, GatewayPath
-from cloud.devices.gateways_service import get_gateway
+from cloud.devices.deps import AuthenticatedGateway
 from cloud.errors import UnsupportedMediaType
 from cloud.ingest.doors import decode_batch, sender_for
 from cloud.ingest.models import IngestStream
 from cloud.ingest.schemas import StreamOut
 from cloud.ingest.service import ingest_batch
 from cloud.schemas import ERROR_RESPONSES, ErrorBody
+from cloud.scope import VisibleGateway
 from cloud.telemetry.sink import TelemetrySink
 from protocols.uplink import encode_ack
 from protocols.uplink.envelope import CONTENT_TYPE
+from protocols.uplink.fields import GATEWAY_ID_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["ingestion"], responses=ERROR_RESPONSES)
 
 #: The batches path, for the body-size middleware (its limit is the batch limit, not the API's).
-BATCHES_PATH_PATTERN = r"/api/v1/gateways/[A-Za-z0-9][A-Za-z0-9_-]{0,63}/batches"
+BATCHES_PATH_PATTERN = f"/api/v1/gateways/{GATEWAY_ID_PATTERN.removeprefix('^').removesuffix('$')}/batches"
 
 _EXAMPLE_BATCH = {"v": 1, "gateway": "gw-0001", "epoch": 3, "sent_at_ms": 1767225600000, "records": [
     {"seq": 101, "kind": "telemetry", "at_ms": 1767225540000, "body": {
@@ -76,9 +76,8 @@ def post_batch(gateway: AuthenticatedGateway, body: Annotated[bytes, Depends(raw
 
 
 @router.get("/gateways/{gateway_id}/streams", response_model=list[StreamOut])
-def list_streams(gateway_id: GatewayPath, actor: CurrentUser, db: DbSession) -> list[StreamOut]:
+def list_streams(gateway: VisibleGateway, db: DbSession) -> list[StreamOut]:
     """What the cloud holds of each epoch of a gateway: watermark, gaps, counts (newest epoch first)."""
-    gateway = get_gateway(db, actor=actor, gateway_id=gateway_id)
     rows = db.execute(select(IngestStream).where(IngestStream.gateway_id == gateway.id)
                       .order_by(IngestStream.epoch.desc())).scalars()
     return [StreamOut.model_validate(r) for r in rows]

@@ -22,10 +22,11 @@ from cloud.alerts.settings import AlertSettings
 from cloud.db.upsert import bulk_insert_ignoring_duplicates, driver_datetime, insert_ignoring_duplicates
 from cloud.devices.models import Gateway
 from cloud.ingest.models import UplinkRecord, UplinkSummary
-from cloud.ingest.spaces import SpaceResolver
 from cloud.ingest.streams import lock_stream, recompute_watermark
-from cloud.live import intake as session_intake
-from cloud.telemetry.sink import Origin, TelemetrySink, flatten, from_ms, update_latest
+from cloud.registry.space_names import SpaceResolver
+from cloud.sessions import intake as session_intake
+from cloud.telemetry.sink import Origin, TelemetrySink, flatten, update_latest
+from cloud.wiretime import from_ms
 from protocols.uplink import Ack, Envelope, make_ack
 from protocols.uplink.records import (
     AlarmRecord,
@@ -99,7 +100,15 @@ def ingest_batch(db: Session, *, sender: Sender, envelope: Envelope, sink: Telem
         result.alert_ids += alert_intake.apply_alarms(db, origin, alarms, spaces, now=now)
     audits = [r for r in fresh if isinstance(r, LockAuditRecord)]
     if audits:
-        result.alert_ids += alert_intake.check_refused_unlocks(db, origin, audits, now=now, settings=alerts)
+        def count_refused(lock_id: str, since: datetime, until: datetime) -> int:
+            bodies = db.execute(select(UplinkRecord.body).where(
+                UplinkRecord.gateway_id == origin.gateway_id, UplinkRecord.kind == "lock_audit",
+                UplinkRecord.at > since, UplinkRecord.at <= until)).scalars()
+            return sum(1 for b in bodies
+                       if b and b.get("event") == alert_intake.REFUSED_EVENT and b.get("lock_id") == lock_id)
+
+        result.alert_ids += alert_intake.check_refused_unlocks(db, origin, audits, now=now, settings=alerts,
+                                                               count_refused=count_refused)
     sessions = [r for r in fresh if isinstance(r, SessionRecord)]
     if sessions:
         session_intake.apply_sessions(db, origin, sessions, spaces)

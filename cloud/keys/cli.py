@@ -4,6 +4,7 @@ made on the machine, and the two public files a broker or TLS terminator needs (
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -81,10 +82,14 @@ def _export_ca(args: argparse.Namespace, load: SettingsLoader) -> int:
     return _output(args, keyring.ca_cert_pem, "the device CA certificate / 设备 CA 证书")
 
 
-def _export_crl(args: argparse.Namespace, load: SettingsLoader) -> int:
+#: Builds the device CA's signed CRL from the device registry (``cloud.devices.enrolment``): handed in by the
+#: composition root, since the registry of devices depends on the keys and not the other way round.
+CrlBuilder = Callable[..., bytes]
+
+
+def _export_crl(args: argparse.Namespace, load: SettingsLoader, *, certificate_revocation_list: CrlBuilder) -> int:
     from cloud.db.engine import Database
     from cloud.db.migrate import ensure_migrated
-    from cloud.devices.enrolment import certificate_revocation_list
 
     settings = load(args)
     keyring = Keyring(read_key_file(keyring_path(keys_dir(settings.data_dir))))
@@ -99,7 +104,7 @@ def _export_crl(args: argparse.Namespace, load: SettingsLoader) -> int:
 
 
 def add_keys_commands(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
-                      load: SettingsLoader) -> None:
+                      load: SettingsLoader, *, crl: CrlBuilder) -> None:
     keys = sub.add_parser("keys", help="the cloud's signing keys and device CA (stored 0600 in data_dir/keys)")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
 
@@ -131,4 +136,4 @@ def add_keys_commands(sub: argparse._SubParsersAction, common: argparse.Argument
                                      help="write the device CA's certificate revocation list (PEM, valid one day): "
                                           "the broker's crlfile")
     export_crl.add_argument("--out", help="file to write (mode 644, replaced atomically); default stdout")
-    export_crl.set_defaults(handler=handler(_export_crl))
+    export_crl.set_defaults(handler=handler(functools.partial(_export_crl, certificate_revocation_list=crl)))

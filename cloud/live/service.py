@@ -13,10 +13,10 @@ from cloud.alerts.models import Alert, AlertState
 from cloud.alerts.schemas import AlertOut
 from cloud.auth.roles import Principal
 from cloud.db.paging import fetch_page
-from cloud.live.models import LiveSession
 from cloud.live.schemas import LiveReading, LiveSessionOut
-from cloud.registry.access import enterprises_filter
 from cloud.registry.models import ConfinedSpace, Enterprise
+from cloud.scope import enterprises_filter
+from cloud.sessions.models import LiveSession
 from cloud.telemetry.models import LatestReading
 
 

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from cloud.db.engine import make_engine
-from cloud.db.metadata import load_metadata
+from cloud.metadata import load_metadata
 
 target_metadata = load_metadata()
 

@@ -13,9 +13,9 @@ from cloud.devices.hardware_service import space_gateways, space_padlocks
 from cloud.downlink.service import enqueue_command
 from cloud.errors import Conflict
 from cloud.keys.service import Keyring
-from cloud.permits.ids import enterprise_uid, space_uid
 from cloud.permits.models import Permit, PermitToken
 from cloud.permits.schemas import PermitKind
+from cloud.registry.ids import enterprise_uid, space_uid
 from cloud.workers.models import Worker
 from protocols.token import MAX_DURATION_S, MAX_LOCKS, PermitClaims, issue_token
 

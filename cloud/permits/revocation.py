@@ -21,9 +21,9 @@ from cloud.devices.hardware_service import space_gateways, space_padlocks
 from cloud.downlink.counters import next_value
 from cloud.downlink.service import MAX_TTL, enqueue_command, to_ms
 from cloud.keys.service import Keyring
-from cloud.permits.ids import space_uid
 from cloud.permits.issuance import command_claims
 from cloud.permits.models import Permit, PermitToken, RevocationListRecord
+from cloud.registry.ids import space_uid
 from protocols.revocation import MAX_LIST_LOCKS, make_revocation_list, sign_revocation_list
 from protocols.token import DEFAULT_SKEW_S, decode_token
 from protocols.uplink.fields import b64url_encode

@@ -14,7 +14,6 @@ from cloud.deps import DbSession, Limit, Now, Offset
 from cloud.keys.deps import Keys, get_keystore
 from cloud.keys.service import KeyStore
 from cloud.permits import service
-from cloud.permits.ids import space_uid
 from cloud.permits.models import Permit
 from cloud.permits.schemas import (
     ApprovalOut,
@@ -27,8 +26,10 @@ from cloud.permits.schemas import (
     TokenInfo,
     WorkerTokenOut,
 )
+from cloud.registry.ids import space_uid
 from cloud.registry.models import ConfinedSpace
 from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, PathId, QueryId
+from cloud.scope import PERMIT, VisiblePermit, in_scope
 from protocols.token import decode_token
 from protocols.uplink.fields import b64url_encode
 
@@ -37,6 +38,9 @@ Applicant = Annotated[Principal, allowed(Action.PERMIT_APPLY)]
 Approver = Annotated[Principal, allowed(Action.PERMIT_APPROVE)]
 Confirmer = Annotated[Principal, allowed(Action.PERMIT_CONFIRM)]
 Revoker = Annotated[Principal, allowed(Action.PERMIT_REVOKE)]
+ToApprove = Annotated[Permit, in_scope(PERMIT, action=Action.PERMIT_APPROVE)]
+ToConfirm = Annotated[Permit, in_scope(PERMIT, action=Action.PERMIT_CONFIRM)]
+ToRevoke = Annotated[Permit, in_scope(PERMIT, action=Action.PERMIT_REVOKE)]
 Store = Annotated[KeyStore, Depends(get_keystore)]
 _CONFLICT = {409: {"model": ErrorBody, "description": "wrong state or level; `unqualified` names who and why"}}
 
@@ -68,41 +72,41 @@ def apply(body: PermitApply, actor: Applicant, db: DbSession, now: Now) -> Permi
 
 
 @router.get("/permits/{permit_id}", response_model=PermitOut)
-def read_permit(permit_id: PathId, actor: CurrentUser, db: DbSession) -> PermitOut:
+def read_permit(permit: VisiblePermit, db: DbSession) -> PermitOut:
     """The permit with its approvals, its tokens (ids only) and the space's rescue card."""
-    return permit_view(db, service.get_permit(db, actor=actor, permit_id=permit_id))
+    return permit_view(db, permit)
 
 
 @router.post("/permits/{permit_id}/approve", response_model=PermitOut, responses=_CONFLICT)
-def approve(permit_id: PathId, body: DecisionIn, actor: Approver, db: DbSession, store: Store, now: Now) -> PermitOut:
+def approve(permit: ToApprove, body: DecisionIn, actor: Approver, db: DbSession, store: Store, now: Now) -> PermitOut:
     """Approve at your level (enterprise approver first; a regulator's approver after it for high-risk work).
     The last approval issues a token per entrant and pushes the signed permit to the space's gateways."""
-    permit = service.approve(db, actor=actor, permit_id=permit_id, note=body.note, keys=store.keyring, now=now)
+    permit = service.approve(db, actor=actor, permit=permit, note=body.note, keys=store.keyring, now=now)
     db.commit()
     return permit_view(db, permit)
 
 
 @router.post("/permits/{permit_id}/refuse", response_model=PermitOut, responses=_CONFLICT)
-def refuse(permit_id: PathId, body: RefuseIn, actor: Approver, db: DbSession, now: Now) -> PermitOut:
-    permit = service.refuse(db, actor=actor, permit_id=permit_id, reason=body.reason, now=now)
+def refuse(permit: ToApprove, body: RefuseIn, actor: Approver, db: DbSession, now: Now) -> PermitOut:
+    permit = service.refuse(db, actor=actor, permit=permit, reason=body.reason, now=now)
     db.commit()
     return permit_view(db, permit)
 
 
 @router.post("/permits/{permit_id}/pre-entry", response_model=PermitOut, responses=_CONFLICT)
-def confirm_pre_entry(permit_id: PathId, body: PreEntryIn, actor: Confirmer, db: DbSession, now: Now) -> PermitOut:
+def confirm_pre_entry(permit: ToConfirm, body: PreEntryIn, actor: Confirmer, db: DbSession, now: Now) -> PermitOut:
     """The attendant confirms the pre-entry safety conditions (登记报备): gas test, isolation, ventilation,
     PPE, rescue equipment, briefing. Every confirmation must be true."""
-    permit = service.confirm_pre_entry(db, actor=actor, permit_id=permit_id, data=body, now=now)
+    permit = service.confirm_pre_entry(db, actor=actor, permit=permit, data=body, now=now)
     db.commit()
     return permit_view(db, permit)
 
 
 @router.post("/permits/{permit_id}/revoke", response_model=PermitOut, responses=_CONFLICT)
-def revoke(permit_id: PathId, body: RefuseIn, actor: Revoker, db: DbSession, keys: Keys, now: Now) -> PermitOut:
+def revoke(permit: ToRevoke, body: RefuseIn, actor: Revoker, db: DbSession, keys: Keys, now: Now) -> PermitOut:
     """Revoke the permit: its tokens go on a signed revocation list pushed, with permit_revoked commands, to the
     space's gateways."""
-    permit, _gateways = service.revoke(db, actor=actor, permit_id=permit_id, reason=body.reason, keyring=keys,
+    permit, _gateways = service.revoke(db, actor=actor, permit=permit, reason=body.reason, keyring=keys,
                                        now=now)
     db.commit()
     return permit_view(db, permit)

@@ -20,7 +20,6 @@ from cloud.audit.service import record
 from cloud.auth.roles import Principal, ScopeKind
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
-from cloud.devices.access import get_owned, owned_query, visible_space
 from cloud.errors import Conflict, InvalidInput, NotFound
 from cloud.keys.service import MAX_LEAD, Keyring
 from cloud.permits.issuance import issue_permit
@@ -28,6 +27,7 @@ from cloud.permits.models import Permit, PermitApproval, PermitToken
 from cloud.permits.revocation import revoke_permit_tokens
 from cloud.permits.schemas import PermitApply, PermitStatus, PreEntryIn
 from cloud.registry.models import Enterprise
+from cloud.scope import owned_query, visible_space
 from cloud.workers.models import Worker
 from cloud.workers.qualifications import qualification_problems
 from cloud.workers.service import worker_of_user
@@ -99,10 +99,6 @@ def list_permits(db: Session, *, actor: Principal, space_id: int | None, status:
     return fetch_page(db, stmt, order_by=Permit.id.desc(), limit=limit, offset=offset)
 
 
-def get_permit(db: Session, *, actor: Principal, permit_id: int) -> Permit:
-    return get_owned(db, model=Permit, key=permit_id, actor=actor, what="permit")
-
-
 def _level(actor: Principal) -> str:
     return ENTERPRISE_LEVEL if actor.scope.kind is ScopeKind.ENTERPRISE else REGULATOR_LEVEL
 
@@ -125,12 +121,11 @@ def _decide(db: Session, *, actor: Principal, permit: Permit, decision: str, not
     return level
 
 
-def approve(db: Session, *, actor: Principal, permit_id: int, note: str, keys: Callable[[], Keyring],
+def approve(db: Session, *, actor: Principal, permit: Permit, note: str, keys: Callable[[], Keyring],
             now: datetime) -> Permit:
     """Record this approver's approval; at the last step issue the tokens and push the permit.
 
     ``keys`` is called only then: an intermediate approval works without the signing keys."""
-    permit = get_permit(db, actor=actor, permit_id=permit_id)
     if permit.work_end <= now:
         raise Conflict("the work window has ended", code="wrong_state", field="work_end")
     _expected_level(permit)
@@ -149,8 +144,7 @@ def approve(db: Session, *, actor: Principal, permit_id: int, note: str, keys: C
     return permit
 
 
-def refuse(db: Session, *, actor: Principal, permit_id: int, reason: str, now: datetime) -> Permit:
-    permit = get_permit(db, actor=actor, permit_id=permit_id)
+def refuse(db: Session, *, actor: Principal, permit: Permit, reason: str, now: datetime) -> Permit:
     before = _audit(permit)
     level = _decide(db, actor=actor, permit=permit, decision="refused", note=reason, now=now)
     permit.status = PermitStatus.REFUSED.value
@@ -162,9 +156,8 @@ def refuse(db: Session, *, actor: Principal, permit_id: int, reason: str, now: d
     return permit
 
 
-def confirm_pre_entry(db: Session, *, actor: Principal, permit_id: int, data: PreEntryIn, now: datetime) -> Permit:
+def confirm_pre_entry(db: Session, *, actor: Principal, permit: Permit, data: PreEntryIn, now: datetime) -> Permit:
     """Store the pre-entry safety confirmation (登记报备) of an issued permit; a later one replaces it."""
-    permit = get_permit(db, actor=actor, permit_id=permit_id)
     if permit.status != PermitStatus.APPROVED.value:
         raise Conflict(f"the permit is {permit.status}, not approved", code="wrong_state", field="status")
     before = _audit(permit)
@@ -177,10 +170,9 @@ def confirm_pre_entry(db: Session, *, actor: Principal, permit_id: int, data: Pr
     return permit
 
 
-def revoke(db: Session, *, actor: Principal, permit_id: int, reason: str, keyring: Keyring,
+def revoke(db: Session, *, actor: Principal, permit: Permit, reason: str, keyring: Keyring,
            now: datetime) -> tuple[Permit, list[str]]:
     """Revoke a permit; when tokens were issued, a signed revocation list goes to the space's gateways."""
-    permit = get_permit(db, actor=actor, permit_id=permit_id)
     if permit.status in (PermitStatus.REVOKED.value, PermitStatus.REFUSED.value):
         raise Conflict(f"the permit is already {permit.status}", code="wrong_state", field="status")
     before = _audit(permit)

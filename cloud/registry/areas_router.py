@@ -24,11 +24,15 @@ from cloud.registry.schemas import (
     StreetOut,
     StreetUpdate,
 )
-from cloud.schemas import ERROR_RESPONSES, Page, PathId, QueryId, page_of
+from cloud.schemas import ERROR_RESPONSES, Page, QueryId, page_of
+from cloud.scope import DISTRICT, GRID, STREET, VisibleDistrict, VisibleGrid, VisibleStreet, in_scope
 
 router = APIRouter(prefix="/api/v1", tags=["areas"], responses=ERROR_RESPONSES)
 DistrictManager = Annotated[Principal, allowed(Action.DISTRICT_MANAGE)]
 AreaManager = Annotated[Principal, allowed(Action.AREA_MANAGE)]
+ManagedDistrict = Annotated[District, in_scope(DISTRICT, action=Action.DISTRICT_MANAGE)]
+ManagedStreet = Annotated[Street, in_scope(STREET, action=Action.AREA_MANAGE)]
+ManagedGrid = Annotated[Grid, in_scope(GRID, action=Action.AREA_MANAGE)]
 
 
 @router.get("/districts", response_model=Page[DistrictOut])
@@ -45,22 +49,22 @@ def create_district(body: DistrictCreate, actor: DistrictManager, db: DbSession,
 
 
 @router.get("/districts/{district_id}", response_model=DistrictOut)
-def read_district(district_id: PathId, actor: CurrentUser, db: DbSession) -> DistrictOut:
-    return DistrictOut.model_validate(svc.get_area(db, model=District, area_id=district_id, actor=actor))
+def read_district(district: VisibleDistrict) -> DistrictOut:
+    return DistrictOut.model_validate(district)
 
 
 @router.patch("/districts/{district_id}", response_model=DistrictOut)
-def update_district(district_id: PathId, body: DistrictUpdate, actor: DistrictManager, db: DbSession,
+def update_district(district: ManagedDistrict, body: DistrictUpdate, actor: DistrictManager, db: DbSession,
                     now: Now) -> DistrictOut:
-    row = svc.update_area(db, model=District, area_id=district_id, actor=actor, data=body, now=now)
+    row = svc.update_area(db, row=district, actor=actor, data=body, now=now)
     db.commit()
     return DistrictOut.model_validate(row)
 
 
 @router.delete("/districts/{district_id}", status_code=204)
-def delete_district(district_id: PathId, actor: DistrictManager, db: DbSession, now: Now) -> None:
+def delete_district(district: ManagedDistrict, actor: DistrictManager, db: DbSession, now: Now) -> None:
     """Only an empty district can go (409 while it has streets, grids, enterprises or users)."""
-    svc.delete_area(db, model=District, area_id=district_id, actor=actor, now=now)
+    svc.delete_area(db, row=district, actor=actor, now=now)
     db.commit()
 
 
@@ -79,20 +83,20 @@ def create_street(body: StreetCreate, actor: AreaManager, db: DbSession, now: No
 
 
 @router.get("/streets/{street_id}", response_model=StreetOut)
-def read_street(street_id: PathId, actor: CurrentUser, db: DbSession) -> StreetOut:
-    return StreetOut.model_validate(svc.get_area(db, model=Street, area_id=street_id, actor=actor))
+def read_street(street: VisibleStreet) -> StreetOut:
+    return StreetOut.model_validate(street)
 
 
 @router.patch("/streets/{street_id}", response_model=StreetOut)
-def update_street(street_id: PathId, body: StreetUpdate, actor: AreaManager, db: DbSession, now: Now) -> StreetOut:
-    row = svc.update_area(db, model=Street, area_id=street_id, actor=actor, data=body, now=now)
+def update_street(street: ManagedStreet, body: StreetUpdate, actor: AreaManager, db: DbSession, now: Now) -> StreetOut:
+    row = svc.update_area(db, row=street, actor=actor, data=body, now=now)
     db.commit()
     return StreetOut.model_validate(row)
 
 
 @router.delete("/streets/{street_id}", status_code=204)
-def delete_street(street_id: PathId, actor: AreaManager, db: DbSession, now: Now) -> None:
-    svc.delete_area(db, model=Street, area_id=street_id, actor=actor, now=now)
+def delete_street(street: ManagedStreet, actor: AreaManager, db: DbSession, now: Now) -> None:
+    svc.delete_area(db, row=street, actor=actor, now=now)
     db.commit()
 
 
@@ -111,24 +115,24 @@ def create_grid(body: GridCreate, actor: AreaManager, db: DbSession, now: Now) -
 
 
 @router.get("/grids/{grid_id}", response_model=GridOut)
-def read_grid(grid_id: PathId, actor: CurrentUser, db: DbSession) -> GridOut:
-    return GridOut.model_validate(svc.get_area(db, model=Grid, area_id=grid_id, actor=actor))
+def read_grid(grid: VisibleGrid) -> GridOut:
+    return GridOut.model_validate(grid)
 
 
 @router.patch("/grids/{grid_id}", response_model=GridOut)
-def update_grid(grid_id: PathId, body: GridUpdate, actor: AreaManager, db: DbSession, now: Now) -> GridOut:
-    row = svc.update_area(db, model=Grid, area_id=grid_id, actor=actor, data=body, now=now)
+def update_grid(grid: ManagedGrid, body: GridUpdate, actor: AreaManager, db: DbSession, now: Now) -> GridOut:
+    row = svc.update_area(db, row=grid, actor=actor, data=body, now=now)
     db.commit()
     return GridOut.model_validate(row)
 
 
 @router.delete("/grids/{grid_id}", status_code=204)
-def delete_grid(grid_id: PathId, actor: AreaManager, db: DbSession, now: Now) -> None:
-    svc.delete_area(db, model=Grid, area_id=grid_id, actor=actor, now=now)
+def delete_grid(grid: ManagedGrid, actor: AreaManager, db: DbSession, now: Now) -> None:
+    svc.delete_area(db, row=grid, actor=actor, now=now)
     db.commit()
 
 
 @router.get("/grids/{grid_id}/officers", response_model=list[UserOut])
-def list_grid_officers(grid_id: PathId, actor: CurrentUser, db: DbSession) -> list[UserOut]:
+def list_grid_officers(grid: VisibleGrid, db: DbSession) -> list[UserOut]:
     """Grid officers bound to the grid (bind one by giving a grid_officer user this grid as scope)."""
-    return [UserOut.model_validate(u) for u in svc.grid_officers(db, actor=actor, grid_id=grid_id)]
+    return [UserOut.model_validate(u) for u in svc.grid_officers(db, grid=grid)]

@@ -18,9 +18,9 @@ from cloud.auth.roles import Principal, Role, ScopeKind
 from cloud.db.base import Base, snapshot
 from cloud.db.paging import fetch_page
 from cloud.errors import Conflict, InvalidInput
-from cloud.registry.access import districts_filter, get_visible, grids_filter, streets_filter
 from cloud.registry.models import District, Grid, Street
 from cloud.registry.schemas import DistrictCreate, DistrictUpdate, GridCreate, StreetCreate
+from cloud.scope import districts_filter, grids_filter, streets_filter
 
 A = TypeVar("A", District, Street, Grid)
 _FILTERS: dict[type[Base], Any] = {District: districts_filter, Street: streets_filter, Grid: grids_filter}
@@ -78,13 +78,8 @@ def list_areas(db: Session, *, model: type[A], actor: Principal, parent_id: int 
     return fetch_page(db, stmt, order_by=model.code, limit=limit, offset=offset)
 
 
-def get_area(db: Session, *, model: type[A], area_id: int, actor: Principal) -> A:
-    return get_visible(db, model=model, object_id=area_id, actor=actor, what=_ENTITY[model])
-
-
-def update_area(db: Session, *, model: type[A], area_id: int, actor: Principal, data: DistrictUpdate,
-                now: datetime) -> A:
-    row = get_area(db, model=model, area_id=area_id, actor=actor)
+def update_area(db: Session, *, row: A, actor: Principal, data: DistrictUpdate, now: datetime) -> A:
+    model = type(row)
     changes = data.changes()
     if "code" in changes:
         _check_code_free(db, model=model, code=changes["code"], exclude_id=row.id)
@@ -97,10 +92,10 @@ def update_area(db: Session, *, model: type[A], area_id: int, actor: Principal, 
     return row
 
 
-def delete_area(db: Session, *, model: type[A], area_id: int, actor: Principal, now: datetime) -> None:
+def delete_area(db: Session, *, row: District | Street | Grid, actor: Principal, now: datetime) -> None:
     """Delete an empty area; one that still holds streets, grids, enterprises or users is a 409 (from the
     foreign keys)."""
-    row = get_area(db, model=model, area_id=area_id, actor=actor)
+    model, area_id = type(row), row.id
     before = snapshot(row)
     db.delete(row)
     db.flush()
@@ -108,9 +103,8 @@ def delete_area(db: Session, *, model: type[A], area_id: int, actor: Principal, 
            before=before)
 
 
-def grid_officers(db: Session, *, actor: Principal, grid_id: int) -> list[User]:
+def grid_officers(db: Session, *, grid: Grid) -> list[User]:
     """The grid officers bound to a grid: users with that role whose scope is the grid."""
-    grid = get_area(db, model=Grid, area_id=grid_id, actor=actor)
     return list(db.execute(
         select(User).where(User.role == Role.GRID_OFFICER, User.scope_kind == ScopeKind.GRID,
                            User.grid_id == grid.id).order_by(User.username)

@@ -12,15 +12,19 @@ from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Offset, Settings
 from cloud.registry import enterprises_service as svc
 from cloud.registry.importer import COLUMNS, import_enterprises
+from cloud.registry.models import Enterprise
 from cloud.registry.schemas import EnterpriseCreate, EnterpriseOut, EnterpriseUpdate, ImportResult
-from cloud.registry.tables import XLSX_TYPE
-from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, PathId, QueryId, page_of
+from cloud.registry.uploads import XLSX_TYPE
+from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, QueryId, page_of
+from cloud.scope import ENTERPRISE, VisibleEnterprise, in_scope
 
 PREFIX = "/api/v1"
 IMPORT_PATH = f"{PREFIX}/enterprises/import"  # has its own body-size limit
 router = APIRouter(prefix=PREFIX, tags=["enterprises"], responses=ERROR_RESPONSES)
 Registrar = Annotated[Principal, allowed(Action.ENTERPRISE_REGISTER)]
 Updater = Annotated[Principal, allowed(Action.ENTERPRISE_UPDATE)]
+UpdatableEnterprise = Annotated[Enterprise, in_scope(ENTERPRISE, action=Action.ENTERPRISE_UPDATE)]
+RegisteredEnterprise = Annotated[Enterprise, in_scope(ENTERPRISE, action=Action.ENTERPRISE_REGISTER)]
 
 
 
@@ -70,21 +74,21 @@ def import_enterprises_table(data: Annotated[bytes, Depends(_raw_body)], actor: 
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=EnterpriseOut)
-def read_enterprise(enterprise_id: PathId, actor: CurrentUser, db: DbSession) -> EnterpriseOut:
-    return EnterpriseOut.model_validate(svc.get_enterprise(db, actor=actor, enterprise_id=enterprise_id))
+def read_enterprise(enterprise: VisibleEnterprise) -> EnterpriseOut:
+    return EnterpriseOut.model_validate(enterprise)
 
 
 @router.patch("/enterprises/{enterprise_id}", response_model=EnterpriseOut)
-def update_enterprise(enterprise_id: PathId, body: EnterpriseUpdate, actor: Updater, db: DbSession,
+def update_enterprise(enterprise: UpdatableEnterprise, body: EnterpriseUpdate, actor: Updater, db: DbSession,
                       now: Now) -> EnterpriseOut:
     """An enterprise's own manager may change everything but its code and grid."""
-    row = svc.update_enterprise(db, actor=actor, enterprise_id=enterprise_id, data=body, now=now)
+    row = svc.update_enterprise(db, actor=actor, enterprise=enterprise, data=body, now=now)
     db.commit()
     return EnterpriseOut.model_validate(row)
 
 
 @router.delete("/enterprises/{enterprise_id}", status_code=204)
-def delete_enterprise(enterprise_id: PathId, actor: Registrar, db: DbSession, now: Now) -> None:
+def delete_enterprise(enterprise: RegisteredEnterprise, actor: Registrar, db: DbSession, now: Now) -> None:
     """Only an enterprise without confined spaces or users can go (409 otherwise)."""
-    svc.delete_enterprise(db, actor=actor, enterprise_id=enterprise_id, now=now)
+    svc.delete_enterprise(db, actor=actor, enterprise=enterprise, now=now)
     db.commit()

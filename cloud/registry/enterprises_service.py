@@ -12,9 +12,9 @@ from cloud.auth.roles import Principal, ScopeKind
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
 from cloud.errors import Conflict, Forbidden, InvalidInput
-from cloud.registry.access import enterprises_filter, get_visible, grids_filter
 from cloud.registry.models import Enterprise, Grid
 from cloud.registry.schemas import EnterpriseCreate, EnterpriseIdentity, EnterpriseUpdate
+from cloud.scope import enterprises_filter, grids_filter
 
 
 def visible_grid(db: Session, *, actor: Principal, grid_id: int, field: str = "grid_id") -> Grid:
@@ -57,13 +57,8 @@ def list_enterprises(db: Session, *, actor: Principal, grid_id: int | None, limi
     return fetch_page(db, stmt, order_by=Enterprise.id, limit=limit, offset=offset)
 
 
-def get_enterprise(db: Session, *, actor: Principal, enterprise_id: int) -> Enterprise:
-    return get_visible(db, model=Enterprise, object_id=enterprise_id, actor=actor, what="enterprise")
-
-
-def update_enterprise(db: Session, *, actor: Principal, enterprise_id: int, data: EnterpriseUpdate,
+def update_enterprise(db: Session, *, actor: Principal, enterprise: Enterprise, data: EnterpriseUpdate,
                       now: datetime) -> Enterprise:
-    enterprise = get_enterprise(db, actor=actor, enterprise_id=enterprise_id)
     changes = data.changes()
     if actor.scope.kind is ScopeKind.ENTERPRISE:
         regulator_only = sorted(EnterpriseUpdate.regulator_only & changes.keys())
@@ -85,9 +80,9 @@ def update_enterprise(db: Session, *, actor: Principal, enterprise_id: int, data
     return enterprise
 
 
-def delete_enterprise(db: Session, *, actor: Principal, enterprise_id: int, now: datetime) -> None:
+def delete_enterprise(db: Session, *, actor: Principal, enterprise: Enterprise, now: datetime) -> None:
     """Delete an enterprise with no confined spaces or users left (409 otherwise, from the foreign keys)."""
-    enterprise = get_enterprise(db, actor=actor, enterprise_id=enterprise_id)
+    enterprise_id = enterprise.id
     before = snapshot(enterprise)
     db.delete(enterprise)
     db.flush()

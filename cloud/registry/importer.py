@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from cloud.audit.service import record_many
 from cloud.auth.roles import Principal
 from cloud.errors import InvalidInput
-from cloud.registry.access import grids_filter
 from cloud.registry.enterprises_service import new_enterprise
 from cloud.registry.models import Enterprise, Grid
 from cloud.registry.schemas import EnterpriseIdentity, ImportRowError
-from cloud.registry.tables import read_table
+from cloud.registry.uploads import read_table
+from cloud.scope import grids_filter
 
 COLUMNS = ("uscc", "name", "industry", "address", "grid_code", "scale", "hazardous_chemicals",
            "dangerous_processes")

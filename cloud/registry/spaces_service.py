@@ -12,9 +12,9 @@ from cloud.auth.roles import Principal
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
 from cloud.errors import Conflict, InvalidInput
-from cloud.registry.access import enterprises_filter, get_visible, spaces_query
 from cloud.registry.models import ConfinedSpace, Enterprise
 from cloud.registry.schemas import SpaceCreate, SpaceUpdate
+from cloud.scope import enterprises_filter, spaces_query
 
 
 def _check_code_free(db: Session, *, enterprise_id: int, code: str, exclude_id: int | None = None) -> None:
@@ -47,12 +47,8 @@ def list_spaces(db: Session, *, actor: Principal, enterprise_id: int | None, lim
     return fetch_page(db, stmt, order_by=ConfinedSpace.id, limit=limit, offset=offset)
 
 
-def get_space(db: Session, *, actor: Principal, space_id: int) -> ConfinedSpace:
-    return get_visible(db, model=ConfinedSpace, object_id=space_id, actor=actor, what="confined space")
-
-
-def update_space(db: Session, *, actor: Principal, space_id: int, data: SpaceUpdate, now: datetime) -> ConfinedSpace:
-    space = get_space(db, actor=actor, space_id=space_id)
+def update_space(db: Session, *, actor: Principal, space: ConfinedSpace, data: SpaceUpdate,
+                 now: datetime) -> ConfinedSpace:
     changes = data.model_dump(mode="json", exclude_unset=True)
     if "code" in changes:
         _check_code_free(db, enterprise_id=space.enterprise_id, code=changes["code"], exclude_id=space.id)
@@ -66,8 +62,8 @@ def update_space(db: Session, *, actor: Principal, space_id: int, data: SpaceUpd
     return space
 
 
-def delete_space(db: Session, *, actor: Principal, space_id: int, now: datetime) -> None:
-    space = get_space(db, actor=actor, space_id=space_id)
+def delete_space(db: Session, *, actor: Principal, space: ConfinedSpace, now: datetime) -> None:
+    space_id = space.id
     before = snapshot(space)
     db.delete(space)
     db.flush()

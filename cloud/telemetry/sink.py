@@ -11,26 +11,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 from sqlalchemy.orm import Session
 
 from cloud.db.upsert import bulk_insert_ignoring_duplicates, dialect_insert, driver_datetime
-from cloud.ingest.spaces import SpaceResolver
+from cloud.registry.space_names import SpaceResolver
 from cloud.telemetry.models import LatestReading, Reading
+from cloud.wiretime import from_ms
 from protocols.uplink.records import TelemetryRecord
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def from_ms(ms: int) -> datetime:
-    """Protocol milliseconds as an aware UTC datetime (exact: no float on the way)."""
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
-def to_ms(at: datetime) -> int:
-    return (at - _EPOCH) // timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,15 @@ from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Offset
-from cloud.schemas import ERROR_RESPONSES, Page, PathId, QueryId, page_of
+from cloud.schemas import ERROR_RESPONSES, Page, QueryId, page_of
+from cloud.scope import WORKER, VisibleWorker, in_scope
 from cloud.workers import service
+from cloud.workers.models import Worker
 from cloud.workers.schemas import PhoneKeyIn, WorkerCreate, WorkerOut, WorkerUpdate
 
 router = APIRouter(prefix="/api/v1", tags=["workers"], responses=ERROR_RESPONSES)
 WorkerManager = Annotated[Principal, allowed(Action.WORKER_MANAGE)]
+ManagedWorker = Annotated[Worker, in_scope(WORKER, action=Action.WORKER_MANAGE)]
 
 
 @router.get("/workers", response_model=Page[WorkerOut])
@@ -47,19 +50,20 @@ def set_own_phone_key(body: PhoneKeyIn, actor: CurrentUser, db: DbSession, now: 
 
 
 @router.get("/workers/{worker_id}", response_model=WorkerOut)
-def read_worker(worker_id: PathId, actor: CurrentUser, db: DbSession) -> WorkerOut:
-    return WorkerOut.model_validate(service.get_worker(db, actor=actor, worker_id=worker_id))
+def read_worker(worker: VisibleWorker) -> WorkerOut:
+    return WorkerOut.model_validate(worker)
 
 
 @router.patch("/workers/{worker_id}", response_model=WorkerOut)
-def update_worker(worker_id: PathId, body: WorkerUpdate, actor: WorkerManager, db: DbSession, now: Now) -> WorkerOut:
-    row = service.update_worker(db, actor=actor, worker_id=worker_id, data=body, now=now)
+def update_worker(worker: ManagedWorker, body: WorkerUpdate, actor: WorkerManager, db: DbSession,
+                  now: Now) -> WorkerOut:
+    row = service.update_worker(db, actor=actor, worker=worker, data=body, now=now)
     db.commit()
     return WorkerOut.model_validate(row)
 
 
 @router.delete("/workers/{worker_id}", status_code=204)
-def delete_worker(worker_id: PathId, actor: WorkerManager, db: DbSession, now: Now) -> None:
+def delete_worker(worker: ManagedWorker, actor: WorkerManager, db: DbSession, now: Now) -> None:
     """Only a worker named on no permit can go (409 otherwise: set it inactive instead)."""
-    service.delete_worker(db, actor=actor, worker_id=worker_id, now=now)
+    service.delete_worker(db, actor=actor, worker=worker, now=now)
     db.commit()

@@ -17,8 +17,8 @@ from cloud.auth.models import User
 from cloud.auth.roles import Principal, Role
 from cloud.db.base import snapshot
 from cloud.db.paging import fetch_page
-from cloud.devices.access import get_owned, owned_query, visible_enterprise
 from cloud.errors import Conflict, InvalidInput, NotFound
+from cloud.scope import owned_query, visible_enterprise
 from cloud.workers.models import Worker
 from cloud.workers.schemas import WorkerCreate, WorkerUpdate
 
@@ -66,12 +66,7 @@ def list_workers(db: Session, *, actor: Principal, enterprise_id: int | None, li
     return fetch_page(db, stmt, order_by=Worker.id, limit=limit, offset=offset)
 
 
-def get_worker(db: Session, *, actor: Principal, worker_id: int) -> Worker:
-    return get_owned(db, model=Worker, key=worker_id, actor=actor, what="worker")
-
-
-def update_worker(db: Session, *, actor: Principal, worker_id: int, data: WorkerUpdate, now: datetime) -> Worker:
-    worker = get_worker(db, actor=actor, worker_id=worker_id)
+def update_worker(db: Session, *, actor: Principal, worker: Worker, data: WorkerUpdate, now: datetime) -> Worker:
     changes = data.model_dump(mode="json", exclude_unset=True)
     if "user_id" in changes:
         _check_user(db, user_id=changes["user_id"], enterprise_id=worker.enterprise_id, worker_id=worker.id)
@@ -87,9 +82,9 @@ def update_worker(db: Session, *, actor: Principal, worker_id: int, data: Worker
     return worker
 
 
-def delete_worker(db: Session, *, actor: Principal, worker_id: int, now: datetime) -> None:
+def delete_worker(db: Session, *, actor: Principal, worker: Worker, now: datetime) -> None:
     """Only a worker named on no permit can go (409 otherwise: deactivate it instead)."""
-    worker = get_worker(db, actor=actor, worker_id=worker_id)
+    worker_id = worker.id
     before = _audit(worker)
     db.delete(worker)
     db.flush()

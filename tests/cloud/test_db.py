@@ -14,9 +14,9 @@ from sqlalchemy import inspect, select, text
 from cloud.app import create_app
 from cloud.audit.models import AuditEntry
 from cloud.db.engine import Database, make_engine
-from cloud.db.metadata import load_metadata
 from cloud.db.migrate import current_revisions, head_revisions, is_at_head, upgrade
 from cloud.errors import NotMigrated
+from cloud.metadata import load_metadata
 from cloud.settings import CloudSettings
 from tests.cloud.conftest import make_settings
 

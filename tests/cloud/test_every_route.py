@@ -45,13 +45,13 @@ from cloud.app import create_app
 from cloud.auth.policy import ALLOWED, Action
 from cloud.auth.roles import Role
 from cloud.db.engine import Database
-from cloud.db.metadata import load_metadata
 from cloud.db.migrate import upgrade
 from cloud.keys import service as keys_service
 from cloud.keys.service import init_keys, keys_dir
+from cloud.metadata import load_metadata
 from protocols import crypto
 from tests.cloud.conftest import Clock, Logins, make_settings, throwaway_app
-from tests.cloud.ingest.helpers import alarm, batch_bytes
+from tests.cloud.ingest.helpers import alarm, batch_bytes, session
 from tests.cloud.permits.site import make_csr
 from tests.cloud.world import PASSWORD, World, enterprise_body, seed_world, space_body
 
@@ -239,6 +239,58 @@ OUTSIDERS = {"mgr2": "enterprise E2", "appr2": "enterprise E2", "att2": "enterpr
              "sup2": "district D2", "reg2": "district D2", "tech2": "district D2"}
 
 
+
+
+class Listing(NamedTuple):
+    """A list endpoint: the ids its response shows, and the E1 / D1 objects (keys of ``Env.ids``) that its caller
+    (in ``CALLERS``) sees and no user of the E2 / D2 side may."""
+
+    ids: Callable[[Any], set[Any]]
+    e1: tuple[str, ...]
+
+
+def _items(member: str = "id") -> Callable[[Any], set[Any]]:
+    return lambda body: {item[member] for item in body["items"]}
+
+
+#: Every list (an authenticated GET without path parameters): a route missing here and from ``OWN`` fails
+#: ``test_every_list_is_classified``, like an unclassified route.
+LISTS: dict[Route, Listing] = {
+    ("GET", f"{API}/users"): Listing(_items(), ("sup1", "law1", "officer1", "mgr1", "worker1", "appr1", "att1")),
+    ("GET", f"{API}/audit"): Listing(_items("entity_id"), ("str-E1", "str-SP1", "str-permit-e1")),
+    ("GET", f"{API}/districts"): Listing(_items(), ("D1",)),
+    ("GET", f"{API}/streets"): Listing(_items(), ("S1",)),
+    ("GET", f"{API}/grids"): Listing(_items(), ("G1", "G1b")),
+    ("GET", f"{API}/enterprises"): Listing(_items(), ("E1", "E1b")),
+    ("GET", f"{API}/confined-spaces"): Listing(_items(), ("SP1", "SP1b")),
+    ("GET", f"{API}/gateways"): Listing(_items(), ("gw-e1",)),
+    ("GET", f"{API}/padlocks"): Listing(_items(), ("padlock-e1",)),
+    ("GET", f"{API}/detectors"): Listing(_items(), ("detector-e1",)),
+    ("GET", f"{API}/workers"): Listing(_items(), ("W1", "ATT")),
+    ("GET", f"{API}/permits"): Listing(_items(), ("permit-e1",)),
+    ("GET", f"{API}/alerts"): Listing(_items(), ("alert-e1",)),
+    ("GET", f"{API}/alerts/feed"): Listing(_items("alert_id"), ("alert-e1",)),
+    ("GET", f"{API}/live/sessions"): Listing(_items("gateway_id"), ("gw-e1",)),
+}
+
+#: Authenticated GETs without path parameters that are not lists of objects in a scope, each with what it shows.
+OWN: dict[Route, str] = {
+    ("GET", f"{API}/users/me"): "the caller's own account",
+    ("GET", f"{API}/workers/me"): "the caller's own worker record",
+}
+
+#: Path parameters a route may take as a plain value instead of an object from ``cloud.scope.in_scope``, with why.
+UNSCOPED_PATH: dict[tuple[Route, str], str] = {
+    (("POST", f"{API}/gateways/{{gateway_id}}/certificates/{{serial}}/revoke"), "serial"):
+        "a certificate of the gateway, looked up among that (scope-checked) gateway's certificates",
+    (("GET", f"{API}/workers/me/permits/{{permit_id}}/token"), "permit_id"):
+        "the caller's own permit: looked up among the permits naming the caller's worker record",
+}
+
+#: The E1 / D1 object a list's query parameter may name (keys of ``Env.ids``), to ask for E1's objects outright.
+QUERY_TARGET = {"district_id": "D1", "grid_id": "G1", "enterprise_id": "E1", "space_id": "SP1",
+                "gateway_id": "gw-e1", "actor_id": "mgr1", "entity_id": "str-E1"}
+
 #: Routes known to misbehave in files this test's author could not change, with the problem: strict xfails of the
 #: out-of-range tests below, so a fix turns them into failures until the entry goes.
 KNOWN_ISSUES: dict[Route, str] = {}
@@ -259,6 +311,7 @@ class RouteInfo:
     body_model: type[BaseModel] | None = None
     raw_body: bool = False
     action: Action | None = None
+    scoped_params: tuple[str, ...] = ()  # path parameters a ``cloud.scope.in_scope`` dependency turns into objects
 
     @property
     def key(self) -> Route:
@@ -303,6 +356,8 @@ def enumerate_routes(app: FastAPI) -> dict[Route, RouteInfo]:
         int_path_params = tuple(dict.fromkeys(p.alias for d in deps for p in d.path_params
                                               if p.field_info.annotation is int))
         query_params = tuple(dict.fromkeys((p.alias, p.field_info.annotation) for d in deps for p in d.query_params))
+        scoped_params = tuple(dict.fromkeys(p.alias for d in deps for p in d.path_params
+                                            if getattr(d.call, "__qualname__", "").startswith("in_scope[")))
         body = ctx.body_field
         extra = ctx.openapi_extra or {}
         for method in methods:
@@ -310,7 +365,8 @@ def enumerate_routes(app: FastAPI) -> dict[Route, RouteInfo]:
                 method, path, is_api=True, path_params=path_params, int_path_params=int_path_params,
                 query_params=query_params,
                 body_model=body.field_info.annotation if body is not None else None,
-                raw_body=body is None and "requestBody" in extra, action=_action_of(ctx.dependant))
+                raw_body=body is None and "requestBody" in extra, action=_action_of(ctx.dependant),
+                scoped_params=scoped_params)
     return out
 
 
@@ -402,12 +458,15 @@ def _build_world(env: Env, world: World) -> None:
             **qualified})["id"]
     env.ids["permit-e1"] = env.ok("POST", f"{API}/permits", "mgr1", json=_permit_body(env))["id"]
     assert env.ok("POST", f"{API}/permits/{env['permit-e1']}/approve", "appr1", json={})["status"] == "approved"
-    r = env.client.post(f"{API}/gateways/gw-e1/batches", content=batch_bytes("gw-e1", [alarm(1, "a1", space="SP1")]),
+    r = env.client.post(f"{API}/gateways/gw-e1/batches", content=batch_bytes("gw-e1", [alarm(1, "a1", space="SP1"),
+                                                              session(2, "s1", "in_work", space="SP1")]),
                         headers={**env.device["gw-e1"], "Content-Type": "application/json"})
     assert r.status_code == 200, r.text
     alerts = env.ok("GET", f"{API}/alerts")["items"]
     assert len(alerts) == 1
     env.ids["alert-e1"] = alerts[0]["id"]
+    for name in ("E1", "SP1", "permit-e1"):  # audit entries name their entity by a string
+        env.ids[f"str-{name}"] = str(env[name])
     for user in {*OUTSIDERS, *(c.user for c in CALLERS.values())}:  # logins write: all of them before any test
         env.role(user)
 
@@ -500,6 +559,12 @@ def test_every_route_is_classified() -> None:
     assert params <= set(PATH_TARGET), f"path parameters with no E1 object in PATH_TARGET: {params - set(PATH_TARGET)}"
     assert set(KNOWN_ISSUES) <= served, f"known issues of routes the app no longer serves: {set(KNOWN_ISSUES) - served}"
     assert any(info.action for info in app_routes().values()), "no allowed(action) role check found: see _action_of"
+    lists = {info.key for info in app_routes().values()
+             if info.is_api and info.method == "GET" and not info.path_params and _authenticated(info)}
+    classified_lists = set(LISTS) | set(OWN)
+    assert not set(LISTS) & set(OWN)
+    assert not lists - classified_lists, f"lists nobody classified (LISTS or OWN): {sorted(lists - classified_lists)}"
+    assert not classified_lists - lists, f"classified lists the app does not serve: {classified_lists - lists}"
     for key, (_user, body) in CALLERS.items():
         info = app_routes()[key]
         assert (body is not None) == (info.body_model is not None), f"{info}: a valid body iff the route takes one"
@@ -678,6 +743,19 @@ def test_nonexistent_id_is_404(env: Env, info: RouteInfo) -> None:
 # -- 4. object-level authorization -------------------------------------------------------------------------------------
 
 
+def test_path_ids_become_objects_through_the_scope_layer() -> None:
+    """A route naming an object in its path gets the object from a ``cloud.scope.in_scope`` dependency, which has
+    checked scope already: the signature shows it, and no route can forget the check."""
+    plain = sorted((str(info), name) for info in app_routes().values() if info.key in CALLERS
+                   for name in info.path_params
+                   if name not in info.scoped_params and (info.key, name) not in UNSCOPED_PATH)
+    assert not plain, f"path ids taken as plain values (use cloud.scope.in_scope, or say why in UNSCOPED_PATH): {plain}"
+    stale = [k for k in UNSCOPED_PATH if k[0] not in app_routes() or k[1] not in app_routes()[k[0]].path_params
+             or k[1] in app_routes()[k[0]].scoped_params]
+    assert not stale, f"UNSCOPED_PATH entries that no longer apply: {stale}"
+
+
+
 @pytest.mark.parametrize("info", _routes(lambda i: i.key in CALLERS and bool(i.path_params)))
 def test_objects_outside_the_callers_scope_are_404(env: Env, info: RouteInfo) -> None:
     """Every user on the E2 / D2 side, whatever its role, on E1's (D1's) object: 404 when its role may do this at
@@ -699,6 +777,32 @@ def test_objects_outside_the_callers_scope_are_404(env: Env, info: RouteInfo) ->
         assert error["code"] == ("forbidden" if expected == 403 else "not_found")
     assert_unchanged(before, env, info)
     if 404 not in statuses.values():  # no outsider's role may do this: it must be the city administrators' alone
+        assert info.action is not None and ALLOWED[info.action] == {Role.CITY_ADMIN}, f"{info}: {statuses}"
+
+
+@pytest.mark.parametrize("info", _routes(lambda i: i.key in LISTS))
+def test_lists_show_nothing_outside_the_callers_scope(env: Env, info: RouteInfo) -> None:
+    """Every user on the E2 / D2 side, whatever its role, reads every list — plain and with each query parameter
+    naming an E1 / D1 object: none of E1's (D1's) objects, when its role may read the list at all (else 403).
+    The list's own caller does see them, so an empty list cannot pass for a filtered one."""
+    listing = LISTS[info.key]
+    e1 = {env[name] for name in listing.e1}
+    shown = listing.ids(env.ok("GET", info.path, caller_of(info).user))
+    assert e1 <= shown, f"{info}: its caller does not see {e1 - shown}: the test would prove nothing"
+    queries = [{}] + [{name: env[QUERY_TARGET[name]]} for name, _ in info.query_params if name in QUERY_TARGET]
+    statuses = {}
+    for user, side in OUTSIDERS.items():
+        role = env.role(user)
+        for params in queries:
+            r = env.client.get(info.path, headers=env.headers(user), params=params)
+            statuses[user] = r.status_code
+            if info.action is not None and role not in ALLOWED[info.action]:
+                assert assert_error(r, 403, f"{info} as {user}")["code"] == "forbidden"
+                continue
+            assert r.status_code == 200, f"{info} {params} as {user} ({role}, {side}): {r.status_code} {r.text[:300]}"
+            leaked = e1 & listing.ids(r.json())
+            assert not leaked, f"{info} {params} shows {user} ({role}, {side}) E1 / D1 objects {leaked}"
+    if 200 not in statuses.values():  # no outsider's role may read it: it must be the city administrators' alone
         assert info.action is not None and ALLOWED[info.action] == {Role.CITY_ADMIN}, f"{info}: {statuses}"
 
 

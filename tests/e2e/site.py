@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from cloud.permits.ids import space_uid
+from cloud.registry.ids import space_uid
 from edge.daemon.keyfile import key_pem
 from fwsim.lock import PadlockCore
 from protocols import crypto

@@ -15,7 +15,8 @@ from cloud.alerts.settings import AlertSettings
 from cloud.db.engine import Database
 from cloud.ingest.service import Sender, ingest_batch
 from cloud.permits.models import Permit
-from cloud.telemetry.sink import SqlSink, from_ms
+from cloud.telemetry.sink import SqlSink
+from cloud.wiretime import from_ms
 from cloud.workers.models import Worker
 from tests.cloud.conftest import Clock
 from tests.cloud.ingest.helpers import T0_MS, batch, session, telemetry

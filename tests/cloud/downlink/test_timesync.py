@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from cloud.db.engine import Database
-from cloud.devices.models import GATEWAY_ACTIVE, Gateway
+from cloud.devices.models import Gateway, GatewayStatus
 from cloud.downlink.counters import store
 from cloud.downlink.models import DownlinkCommand
 from cloud.downlink.mqtt import BrokerSettings, MqttPublisher
@@ -276,7 +276,7 @@ def test_the_mqtt_publisher_sends_a_fresh_time_to_active_gateways_once_per_inter
     with database.session(write=True) as db:
         gateway = db.get(Gateway, "gw-e1")
         assert gateway is not None
-        gateway.status = GATEWAY_ACTIVE  # enrolled; gw-e2 is not: it gets nothing
+        gateway.status = GatewayStatus.ACTIVE  # enrolled; gw-e2 is not: it gets nothing
         enqueue_command(db, gateway_id="gw-e1", kind="config", body=CONFIG, now=clock.now)
         db.commit()
     sync = TimeSync.from_settings(DownlinkSettings(), clock=clock, keystore=store)
@@ -313,7 +313,7 @@ def activate(database: Database, clock: Clock, *, mqtt_sent_s_ago: float) -> Non
     with database.session(write=True) as db:
         gateway = db.get(Gateway, "gw-e1")
         assert gateway is not None
-        gateway.status = GATEWAY_ACTIVE
+        gateway.status = GatewayStatus.ACTIVE
         store(db, stamp_name("gw-e1", MQTT), to_ms(clock.now) - int(mqtt_sent_s_ago * 1000))
         db.commit()
 
@@ -442,7 +442,7 @@ def test_who_the_publisher_owes_a_time_command(database: Database, site: Site, c
         for gateway_id in ("gw-e1", "gw-e2"):
             gateway = db.get(Gateway, gateway_id)
             assert gateway is not None
-            gateway.status = GATEWAY_ACTIVE
+            gateway.status = GatewayStatus.ACTIVE
         db.commit()
     assert due() == ["gw-e1", "gw-e2"]
     with database.session(write=True) as db:

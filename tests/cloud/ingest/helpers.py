@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cloud.db.engine import Database
-from cloud.devices.models import GATEWAY_ACTIVE, Gateway
-from cloud.devices.service import new_device_token
+from cloud.devices.models import Gateway, GatewayStatus
+from cloud.devices.tokenauth import new_device_token
 from cloud.ingest.models import IngestStream, UplinkRecord, UplinkSummary
 from cloud.keys import service as keys_service
 from cloud.keys.service import KeyStore, init_keys, keys_dir
@@ -35,7 +35,7 @@ def add_gateway(database: Database, *, gateway_id: str, enterprise_id: int, now:
     """An enrolled, active gateway; returns its device token."""
     with database.session(write=True) as db:
         gateway = Gateway(id=gateway_id, enterprise_id=enterprise_id, name=f"gateway {gateway_id}",
-                          status=GATEWAY_ACTIVE, epoch=epoch, created_at=now, updated_at=now)
+                          status=GatewayStatus.ACTIVE, epoch=epoch, created_at=now, updated_at=now)
         db.add(gateway)
         db.flush()
         token = new_device_token(db, gateway=gateway, now=now)

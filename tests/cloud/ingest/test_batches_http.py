@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 from fastapi.testclient import TestClient
 
 from cloud.db.engine import Database
+from cloud.ingest.router import BATCHES_PATH_PATTERN
 from protocols.uplink import decode_ack
+from protocols.uplink.fields import GATEWAY_ID_RE
 from tests.cloud.conftest import Logins
 from tests.cloud.ingest.helpers import batch_bytes, reading_count, stored_seqs, telemetry
 from tests.cloud.world import World
@@ -121,3 +124,10 @@ def test_streams_are_scoped(client: TestClient, as_user: Logins, world: World, t
     for name in ("mgr2", "sup2"):
         assert client.get("/api/v1/gateways/gw-e1/streams", headers=as_user(name)).status_code == 404
     assert client.get("/api/v1/gateways/gw-e1/streams", headers=as_user("sup1")).status_code == 200
+
+
+def test_the_batch_size_limit_applies_to_exactly_the_gateway_ids_the_protocol_allows() -> None:
+    pattern = re.compile(BATCHES_PATH_PATTERN)
+    for gateway in ("gw-0001", "G", "a" * 64, "gw_1-x", "a" * 65, "-gw", "gw.1", "gw/1", ""):
+        served = pattern.fullmatch(f"/api/v1/gateways/{gateway}/batches") is not None
+        assert served == (GATEWAY_ID_RE.match(gateway) is not None), gateway

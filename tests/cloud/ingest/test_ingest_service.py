@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from cloud.db.engine import Database
 from cloud.ingest.models import UplinkRecord, UplinkSummary
 from cloud.ingest.service import IngestResult, Sender, ingest_batch
-from cloud.live.models import LiveSession
-from cloud.permits.ids import space_uid
+from cloud.registry.ids import space_uid
+from cloud.sessions.models import LiveSession
 from cloud.telemetry.models import LatestReading, Reading
 from cloud.telemetry.sink import Origin, SqlSink
 from protocols.uplink import Ack

@@ -11,9 +11,9 @@ from cloud.devices import hardware_service
 from cloud.devices.schemas import PadlockCreate
 from cloud.downlink.models import DownlinkCommand
 from cloud.keys.service import Keyring
-from cloud.permits.ids import space_uid
 from cloud.permits.models import RevocationListRecord
 from cloud.registry import spaces_service
+from cloud.registry.ids import space_uid
 from cloud.registry.schemas import SpaceCreate
 from protocols import crypto
 from protocols.commands import verify_command

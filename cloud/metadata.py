@@ -19,9 +19,9 @@ def load_metadata() -> MetaData:
     import cloud.devices.models
     import cloud.downlink.models
     import cloud.ingest.models
-    import cloud.live.models
     import cloud.permits.models
     import cloud.registry.models
+    import cloud.sessions.models
     import cloud.telemetry.models
     import cloud.workers.models  # noqa: F401
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from cloud.permits.ids import space_id_from_uid
+from cloud.registry.ids import space_id_from_uid
 from cloud.registry.models import ConfinedSpace
 
 

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
 from cloud.registry.importer import COLUMNS
-from cloud.registry.tables import XLSX_TYPE
+from cloud.registry.uploads import XLSX_TYPE
 from tests.cloud.conftest import Logins
 from tests.cloud.world import World, uscc
 

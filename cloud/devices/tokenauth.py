@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.auth.tokens import token_digest
-from cloud.devices.models import GATEWAY_ACTIVE, DeviceToken, Gateway
+from cloud.devices.models import DeviceToken, Gateway, GatewayStatus
 from cloud.errors import Forbidden, Unauthorized
 
 TOKEN_PREFIX = "sgd_"  # lets secret scanners recognise a leaked device token
@@ -48,6 +48,6 @@ def admit_gateway(gateway: Gateway, *, gateway_id: str, credential: str) -> Gate
     ``gateway_id`` (403 ``wrong_gateway``) and active (403 ``gateway_revoked``)."""
     if gateway.id != gateway_id:
         raise Forbidden(f"the {credential} belongs to another gateway", code="wrong_gateway", field="gateway")
-    if gateway.status != GATEWAY_ACTIVE:
+    if gateway.status != GatewayStatus.ACTIVE:
         raise Forbidden(f"gateway {gateway.id} is {gateway.status}", code="gateway_revoked", field="gateway")
     return gateway

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.ingest.spaces import SpaceResolver
-from cloud.live.models import LiveSession
-from cloud.telemetry.sink import Origin, from_ms
+from cloud.registry.space_names import SpaceResolver
+from cloud.sessions.models import LiveSession
+from cloud.telemetry.sink import Origin
+from cloud.wiretime import from_ms
 from protocols.uplink.records import SessionRecord
 
 #: Session states after which nobody is inside and nothing runs.
