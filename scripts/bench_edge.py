@@ -39,7 +39,7 @@ from edge.core.alarms import AlarmSet  # noqa: E402
 from edge.daemon import Daemon, records  # noqa: E402
 from edge.daemon.actions import ActionExecutor  # noqa: E402
 from edge.daemon.detectors import DetectorLink  # noqa: E402
-from edge.daemon.journal import Journal  # noqa: E402
+from edge.daemon.journal import Journal, Staged  # noqa: E402
 from edge.daemon.padlocks import HeldPushes  # noqa: E402
 from edge.daemon.spaces import SpaceRunner  # noqa: E402
 from edge.drivers.modbus import ModbusBus, SerialLine  # noqa: E402
@@ -64,6 +64,12 @@ async def no_ntp() -> None:
 
 
 # -- 1. readings through decode → evaluate → outbox -------------------------------------------------------------
+
+async def settled(journal: Journal, staged: Staged) -> None:
+    """Wait until ``staged`` is on disk; a benchmark whose outbox fails stops with the reason (exit 1)."""
+    if not await journal.settle(staged):
+        raise SystemExit(f"bench edge FAILED: the outbox did not store the records ({journal.outbox.fault})")
+
 
 async def readings_per_second(tmp: Path, count: int) -> None:
     site = Site(tmp / "r", "/dev/null")
@@ -101,10 +107,10 @@ async def readings_per_second(tmp: Path, count: int) -> None:
             captured += [(kind, now.wall * 1000, body) for _seq, kind, body in staged.records]
         if i % batch == batch - 1:
             for s in pending:
-                await journal.durable(s)
+                await settled(journal, s)
             pending.clear()
     for s in pending:
-        await journal.durable(s)
+        await settled(journal, s)
     elapsed = time.perf_counter() - start
     await outbox.close()
     await ledger.close()
@@ -259,9 +265,14 @@ async def alarm_latency(tmp: Path, spikes: int, poll_s: float) -> None:
     coil_at: list[float] = []
     original = module.write_coils
 
+    siren_on = [False]
+
     def write_coils(address: int, values: list[bool]) -> bool:
-        if address == module.profile.outputs["siren"].coil and values and values[0]:
-            coil_at.append(time.perf_counter())
+        # Rising edges only: the module's task re-asserts every coil each refresh, which is no new alarm.
+        if address == module.profile.outputs["siren"].coil and values:
+            if values[0] and not siren_on[0]:
+                coil_at.append(time.perf_counter())
+            siren_on[0] = bool(values[0])
         return original(address, values)
 
     module.write_coils = write_coils  # type: ignore[method-assign]
