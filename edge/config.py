@@ -97,6 +97,16 @@ class OutputModuleConfig(StrictModel):
     refresh_s: Seconds = 5.0  # outputs are re-asserted this often, so a module that restarted is put right
     watchdog_s: Annotated[float, Field(ge=0, le=3600)] = 2.0  # how often the watchdog register is written (0: off)
     input_poll_s: Seconds = 0.5  # how often the local acknowledge input is read
+    # The gateway-fault siren pattern (gateway_fault, state_lost alone): on this long at the start of every period.
+    # 1 s in 10 s: a blast loud enough to fetch someone, unmistakably not the continuous evacuation tone.
+    fault_pulse_on_s: Seconds = 1.0
+    fault_pulse_period_s: Seconds = 10.0
+
+    @model_validator(mode="after")
+    def _pulse_fits(self) -> OutputModuleConfig:
+        if self.fault_pulse_on_s >= self.fault_pulse_period_s:
+            raise ValueError("fault_pulse_on_s must be shorter than fault_pulse_period_s (else it is continuous)")
+        return self
 
     @field_validator("profile")
     @classmethod

@@ -38,6 +38,25 @@ class AlarmKind(StrEnum):
     STATE_LOST = "state_lost"  # a file of the gateway's state could not be read and was started afresh
 
 
+# The gateway's own faults: nothing wrong in the space, someone must check the gateway. Alone they pulse the siren
+# (:class:`SirenPattern`); every other kind sounds it continuously, the evacuation pattern.
+GATEWAY_KINDS = frozenset({AlarmKind.GATEWAY_FAULT, AlarmKind.STATE_LOST})
+# Maintenance, not danger: acknowledged, it does not make a gateway fault sound like an evacuation.
+MAINTENANCE_KINDS = frozenset({AlarmKind.LOW_BATTERY})
+
+
+class SirenPattern(StrEnum):
+    """How the siren sounds. The output module's task makes the pattern; the core only says which one.
+
+    ``CONTINUOUS`` — gas or people in danger, get out (every kind but the gateway's own faults). ``PULSED`` — only
+    the gateway itself is faulty (``gateway_fault``, ``state_lost``), nothing in the space: short blasts call
+    someone to check it. Continuous always wins over pulsed."""
+
+    OFF = "off"
+    PULSED = "pulsed"
+    CONTINUOUS = "continuous"
+
+
 # Kinds whose acknowledgement waits until the condition has cleared: the danger must be gone first. A lost state
 # clears only when the attendant confirms the space empty (``SpaceConfirmedEmpty``), not by an acknowledgement.
 ACK_NEEDS_CLEAR = frozenset({AlarmKind.GAS_LEVEL2, AlarmKind.STATE_LOST})
@@ -220,6 +239,17 @@ class AlarmSet:
     def siren_wanted(self, space: str, mono: float) -> bool:
         """Sound the space's siren while one of its alarms is unacknowledged and not muted."""
         return any(a.key.space == space and a.sounding(mono) for a in self._alarms.values())
+
+    def siren_pattern(self, space: str, mono: float) -> SirenPattern:
+        """The space's siren: off unless :meth:`siren_wanted`; pulsed when only the gateway's own faults sound it
+        and no gas or people alarm of the space is still active (acknowledged or not: a new sound in a space with
+        gas present must never read as "only the gateway"); continuous otherwise."""
+        mine = [a for a in self._alarms.values() if a.key.space == space]
+        if not any(a.sounding(mono) for a in mine):
+            return SirenPattern.OFF
+        danger = any(a.key.kind not in GATEWAY_KINDS
+                     and (a.sounding(mono) or (a.active and a.key.kind not in MAINTENANCE_KINDS)) for a in mine)
+        return SirenPattern.CONTINUOUS if danger else SirenPattern.PULSED
 
     def beacon_wanted(self, space: str) -> bool:
         """Show the space's beacon while any of its alarms is open."""

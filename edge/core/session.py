@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from edge.core.alarms import AlarmEventType, AlarmKey, AlarmKind, AlarmSet
+from edge.core.alarms import AlarmEventType, AlarmKey, AlarmKind, AlarmSet, SirenPattern
 from edge.core.attestation import AttestationPolicy, decide_attestation
 from edge.core.clock import Now
 from edge.core.gas import GasState, Level
@@ -129,7 +129,7 @@ class SpaceSession:
         self.gas: GasState | None = None
         self.unknown_past = False  # the gateway lost what it knew of this space: possibly occupied
         self._deadline_mono: float | None = None
-        self._siren: bool | None = None
+        self._siren: SirenPattern | None = None
         self._beacon: bool | None = None
         self._fan_started = False
 
@@ -420,7 +420,7 @@ class SpaceSession:
             self.locks.clear()
 
     def _outputs(self, now: Now, out: list[Action]) -> None:
-        siren, beacon = self.alarms.siren_wanted(self.space, now.mono), self.alarms.beacon_wanted(self.space)
+        siren, beacon = self.alarms.siren_pattern(self.space, now.mono), self.alarms.beacon_wanted(self.space)
         if siren != self._siren:
             out.append(DriveSiren(self.space, siren))
         if beacon != self._beacon:

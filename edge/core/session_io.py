@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from edge.core.alarms import AlarmEvent
+from edge.core.alarms import AlarmEvent, SirenPattern
 from edge.core.attestation import AttestationDecision, DetectorHealth
 from edge.core.gas import GasState
 
@@ -183,8 +183,14 @@ class RecordAlarm:
 
 @dataclass(frozen=True, slots=True)
 class DriveSiren:
+    """The space's siren off, pulsed (the gateway's own fault) or continuous (evacuate); the module times it."""
+
     space: str
-    on: bool
+    pattern: SirenPattern
+
+    @property
+    def on(self) -> bool:
+        return self.pattern is not SirenPattern.OFF
 
 
 @dataclass(frozen=True, slots=True)

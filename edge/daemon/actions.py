@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 import structlog
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edge.core.alarms import SirenPattern
 from edge.core.clock import Now
 from edge.core.session_io import (
     Action,
@@ -106,9 +107,12 @@ class ActionExecutor:
     def _drive(self, runner: SpaceRunner, action: Action) -> None:
         """A local output or an announcement: at once, whatever the disk, the lock or the network do."""
         module = self.outputs.get(runner.id)
-        if isinstance(action, DriveSiren | DriveBeacon):
+        if isinstance(action, DriveSiren):
             if module is not None:
-                module.want(runner.id, "siren" if isinstance(action, DriveSiren) else "beacon", action.on)
+                module.want(runner.id, "siren", action.on, pulsed=action.pattern is SirenPattern.PULSED)
+        elif isinstance(action, DriveBeacon):
+            if module is not None:
+                module.want(runner.id, "beacon", action.on)
         elif isinstance(action, StartFan):
             if module is not None:
                 module.want(runner.id, "fan", True, runner.config.fan_channel)

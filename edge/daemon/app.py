@@ -9,7 +9,8 @@ uplink or relayed through the console, through one :class:`~edge.downlink.Comman
 
 A failing disk (full, I/O error, read-only, a corrupt database) never stops the safety loop: records wait in
 memory (bounded, see ``edge.outbox``), the ``storage`` health component goes critical (``/healthz`` 503), and a
-``gateway_fault`` alarm is raised in every space — siren and beacon, an attendant announcement, and the alarm's
+``gateway_fault`` alarm is raised in every space — beacon and the pulsed gateway-fault siren (continuous while a gas
+or people alarm is active: :meth:`~edge.core.alarms.AlarmSet.siren_pattern`), an attendant announcement, and the alarm's
 record reaches the cloud once storage and the link allow. When storage recovers the held records are written
 in order and the alarm clears (latched until a person acknowledges it).
 

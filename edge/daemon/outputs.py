@@ -1,8 +1,10 @@
 """One alarm output module: siren, beacon and fan coils driven by what the spaces want, plus its local inputs.
 
-The safety core decides per space (siren on, beacon on, fan started); a module may serve several spaces, so a
-siren is on while any of its spaces wants it. One owned task per module writes a coil as soon as its wanted
-state changes, re-asserts every coil every ``refresh_s`` (a module that restarted comes back right), writes
+The safety core decides per space (siren continuous or pulsed, beacon on, fan started); a module may serve several
+spaces, so an output is on while any of its spaces wants it, and continuous wins over pulsed. One owned task per
+module writes a coil as soon as its wanted state changes, makes the pulse pattern (``fault_pulse_on_s`` on at the
+start of every ``fault_pulse_period_s``, the first pulse at once; the timing lives here, not in the core), re-asserts
+every coil every ``refresh_s`` (a module that restarted comes back right, in the pattern's current phase), writes
 the module's watchdog register so the module sounds by itself when the gateway dies, and reads the local
 inputs: a press of the acknowledge button is reported once, on its rising edge.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -27,6 +30,9 @@ log = structlog.get_logger(__name__)
 
 OnInput = Callable[["OutputModuleLink", str], Awaitable[None]]
 
+OFF, PULSED, ON = 0, 1, 2  # an output's wanted level, ordered: the strongest of a module's spaces wins
+EDGE_S = 0.001
+
 
 class OutputModuleLink:
     """Wanted outputs by (space, kind) → coils. ``want`` never blocks: the module's task does the writing."""
@@ -38,7 +44,8 @@ class OutputModuleLink:
         self.bus = bus
         self.profile = profile
         self._on_input = on_input
-        self._wants: dict[tuple[str, str], bool] = {}  # (space, output name) → on
+        self._wants: dict[tuple[str, str], int] = {}  # (space, output name) → OFF, PULSED or ON
+        self._pulse_since: dict[str, float] = {}  # output name → monotonic start of its pulsing (phase 0)
         self._applied: dict[str, bool] = {}
         self._wake = asyncio.Event()
         self._task = OwnedTask(f"outputs-{config.id}")
@@ -52,17 +59,45 @@ class OutputModuleLink:
     def outputs(self, kind: str, channel: int | None = None) -> tuple[str, ...]:
         return outputs_of_kind(self.profile, kind, channel)
 
-    def want(self, space: str, kind: str, on: bool, channel: int | None = None) -> None:
-        """Space ``space`` wants its outputs of ``kind`` (siren, beacon, fan) on or off."""
+    def want(self, space: str, kind: str, on: bool, channel: int | None = None, *, pulsed: bool = False) -> None:
+        """Space ``space`` wants its outputs of ``kind`` (siren, beacon, fan) on, pulsed (``on`` and ``pulsed``:
+        the gateway-fault pattern) or off."""
+        level = (PULSED if pulsed else ON) if on else OFF
+        before = self.levels()
         for name in self.outputs(kind, channel):
-            self._wants[(space, name)] = on
+            self._wants[(space, name)] = level
+        now = time.monotonic()
+        for name, now_level in self.levels().items():
+            if now_level != PULSED:
+                self._pulse_since.pop(name, None)
+            elif before.get(name) != PULSED:
+                self._pulse_since[name] = now  # a pattern starts with its pulse: heard at once
         self._wake.set()
 
-    def desired(self) -> dict[str, bool]:
-        out: dict[str, bool] = {}
-        for (_space, name), on in self._wants.items():
-            out[name] = out.get(name, False) or on
+    def levels(self) -> dict[str, int]:
+        """Each output's wanted level over all the module's spaces: the strongest wins (ON over PULSED over OFF)."""
+        out: dict[str, int] = {}
+        for (_space, name), level in self._wants.items():
+            out[name] = max(out.get(name, OFF), level)
         return out
+
+    def desired(self, now: float | None = None) -> dict[str, bool]:
+        """Each coil's state at monotonic ``now`` (default: now): a pulsed output is on in its pulse's window."""
+        at = time.monotonic() if now is None else now
+        return {name: level == ON or (level == PULSED and self._in_pulse(name, at))
+                for name, level in self.levels().items()}
+
+    def _in_pulse(self, name: str, at: float) -> bool:
+        return (at - self._pulse_since.get(name, at)) % self.config.fault_pulse_period_s < self.config.fault_pulse_on_s
+
+    def _next_edge(self, at: float) -> float:
+        """When the next pulse starts or ends (infinity without a pulsed output)."""
+        cfg, edges = self.config, [math.inf]
+        for since in self._pulse_since.values():
+            phase = (at - since) % cfg.fault_pulse_period_s
+            edges.append(at + (cfg.fault_pulse_on_s - phase if phase < cfg.fault_pulse_on_s
+                               else cfg.fault_pulse_period_s - phase))
+        return min(edges)
 
     def start(self) -> None:
         self._task.start(self.run)
@@ -70,8 +105,8 @@ class OutputModuleLink:
     async def stop(self) -> None:
         await self._task.stop()
 
-    async def _apply(self, force: bool) -> None:
-        desired = self.desired()
+    async def _apply(self, force: bool, now: float) -> None:
+        desired = self.desired(now)
         for name in sorted(desired):
             on = desired[name]
             if not force and self._applied.get(name) == on:
@@ -106,7 +141,7 @@ class OutputModuleLink:
         while True:
             now = time.monotonic()
             try:
-                await self._apply(force=now >= next_refresh)
+                await self._apply(now >= next_refresh, now)
                 if now >= next_refresh:
                     next_refresh = now + cfg.refresh_s
                 if cfg.watchdog_s and self.profile.watchdog is not None and now >= next_watchdog:
@@ -127,11 +162,12 @@ class OutputModuleLink:
                 next_refresh = 0.0
                 await asyncio.sleep(min(cfg.refresh_s, 1.0))
                 continue
-            waits = [next_refresh, next_inputs if self._plan else next_refresh]
+            # A pulse edge is a wake-up too (a hair after it, so the edge's phase is past when it is computed).
+            waits = [next_refresh, next_inputs if self._plan else next_refresh, self._next_edge(now) + EDGE_S]
             if cfg.watchdog_s and self.profile.watchdog is not None:
                 waits.append(next_watchdog)
             self._wake.clear()
-            if self.desired() != self._applied:
+            if self.desired(time.monotonic()) != self._applied:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, min(waits) - time.monotonic()))

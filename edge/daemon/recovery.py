@@ -23,8 +23,8 @@ unknown past is treated conservatively:
   unexpired. (A command accepted in the instant before the loss whose result was never recorded could pass
   once more within its lifetime.)
 
-Every loss is a ``state_lost`` alarm in every space (siren, beacon, up to the cloud) and a ``storage_lost``
-event record, which the ledger chains: the break is on record in both.
+Every loss is a ``state_lost`` alarm in every space (beacon, the pulsed gateway-fault siren, up to the cloud) and a
+``storage_lost`` event record, which the ledger chains: the break is on record in both.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from edge.core.alarms import (
     AlarmKey,
     AlarmKind,
     AlarmSet,
+    SirenPattern,
 )
 from edge.core.clock import Now
 
@@ -23,6 +24,9 @@ T0 = Now(100.0, 1_760_000_000)
 L1 = AlarmKey(AlarmKind.GAS_LEVEL1, "space-1", "h2s")
 L2 = AlarmKey(AlarmKind.GAS_LEVEL2, "space-1", "h2s")
 OT = AlarmKey(AlarmKind.OVERTIME, "space-1", "permit-7")
+GF = AlarmKey(AlarmKind.GATEWAY_FAULT, "space-1", "storage")
+LOST = AlarmKey(AlarmKind.STATE_LOST, "space-1", "outbox.db")
+GAS_KINDS = frozenset({AlarmKind.GAS_LEVEL1, AlarmKind.GAS_LEVEL2, AlarmKind.STEL, AlarmKind.TWA})
 
 
 def types(events) -> list[str]:
@@ -139,7 +143,58 @@ def test_snapshot_restore_round_trip_drops_mutes_with_a_record() -> None:
     assert c.alarm_id == b.alarm_id + 1  # ids continue after a restart
 
 
-KEYS = [L1, L2, OT, AlarmKey(AlarmKind.TAMPER, "space-2", "lock-1")]
+def test_a_gateway_fault_alone_pulses_the_siren_and_acknowledged_silences_it_with_the_beacon_on() -> None:
+    alarms = AlarmSet()
+    (fault,) = alarms.set_condition(GF, True, "storage: disk full", T0)
+    assert alarms.siren_pattern("space-1", T0.mono) is SirenPattern.PULSED and alarms.beacon_wanted("space-1")
+    assert alarms.siren_pattern("space-2", T0.mono) is SirenPattern.OFF
+    alarms.acknowledge(fault.alarm_id, "attendant", T0)  # as any alarm: the siren stops, the beacon stays while open
+    assert alarms.siren_pattern("space-1", T0.mono) is SirenPattern.OFF and alarms.beacon_wanted("space-1")
+    alarms.set_condition(GF, False, "storage recovered", T0.later(1))
+    assert not alarms.beacon_wanted("space-1")
+
+
+def test_a_lost_state_alone_pulses_too() -> None:
+    alarms = AlarmSet()
+    alarms.set_condition(LOST, True, "outbox.db unreadable", T0)
+    alarms.set_condition(LOST, False, "outbox.db started afresh", T0)
+    assert alarms.siren_pattern("space-1", T0.mono) is SirenPattern.PULSED
+
+
+def test_gas_and_people_alarms_sound_continuously_whatever_else_is_open() -> None:
+    alarms = AlarmSet()
+    alarms.set_condition(GF, True, "storage", T0)
+    (gas,) = alarms.set_condition(L1, True, "H2S 12", T0.later(1))
+    assert alarms.siren_pattern("space-1", T0.mono + 1) is SirenPattern.CONTINUOUS
+    # Gas acknowledged but still present: the fault's sound is still the evacuation tone, not "only the gateway".
+    alarms.acknowledge(gas.alarm_id, "attendant", T0.later(2))
+    assert alarms.siren_pattern("space-1", T0.mono + 2) is SirenPattern.CONTINUOUS
+    alarms.set_condition(L1, False, "back in range", T0.later(3))  # acknowledged and cleared: closed
+    assert alarms.siren_pattern("space-1", T0.mono + 3) is SirenPattern.PULSED
+    alarms.set_condition(OT, True, "deadline passed", T0.later(4))
+    assert alarms.siren_pattern("space-1", T0.mono + 4) is SirenPattern.CONTINUOUS
+
+
+def test_an_acknowledged_low_battery_does_not_make_a_fault_an_evacuation() -> None:
+    alarms = AlarmSet()
+    battery = AlarmKey(AlarmKind.LOW_BATTERY, "space-1", "lock-1")
+    (low,) = alarms.set_condition(battery, True, "battery 5 %", T0)
+    assert alarms.siren_pattern("space-1", T0.mono) is SirenPattern.CONTINUOUS  # unacknowledged: as today
+    alarms.acknowledge(low.alarm_id, "attendant", T0)
+    alarms.set_condition(GF, True, "storage", T0)
+    assert alarms.siren_pattern("space-1", T0.mono) is SirenPattern.PULSED
+
+
+def test_a_muted_gas_alarm_still_present_keeps_a_fault_continuous() -> None:
+    alarms = AlarmSet()
+    (gas,) = alarms.set_condition(L2, True, "H2S 25", T0)
+    alarms.mute(gas.alarm_id, "attendant", T0, 60)
+    assert alarms.siren_pattern("space-1", T0.mono) is SirenPattern.OFF
+    alarms.set_condition(GF, True, "storage", T0)
+    assert alarms.siren_pattern("space-1", T0.mono) is SirenPattern.CONTINUOUS
+
+
+KEYS = [L1, L2, OT, GF, AlarmKey(AlarmKind.TAMPER, "space-2", "lock-1")]
 
 
 class AlarmMachine(RuleBasedStateMachine):
@@ -225,6 +280,19 @@ class AlarmMachine(RuleBasedStateMachine):
             for a in self.alarms.open_alarms()
         )
         assert self.alarms.siren_wanted("space-1", self.now.mono) == expected
+
+    @invariant()
+    def a_gas_alarm_always_sounds_the_evacuation_pattern(self) -> None:
+        pattern = self.alarms.siren_pattern("space-1", self.now.mono)
+        assert (pattern is SirenPattern.OFF) == (not self.alarms.siren_wanted("space-1", self.now.mono))
+        mine = [a for a in self.alarms.open_alarms() if a.key.space == "space-1"]
+        gas = [a for a in mine if a.key.kind in GAS_KINDS]
+        if any(a.sounding(self.now.mono) for a in gas):
+            assert pattern is SirenPattern.CONTINUOUS
+        if any(a.active for a in gas) and pattern is not SirenPattern.OFF:
+            assert pattern is SirenPattern.CONTINUOUS
+        if pattern is SirenPattern.PULSED:  # only ever for the gateway's own fault
+            assert any(a.key == GF and a.sounding(self.now.mono) for a in mine)
 
 
 TestAlarmMachine = AlarmMachine.TestCase

@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from edge.core.alarms import AlarmError, AlarmKey, AlarmKind, AlarmSet
+from edge.core.alarms import AlarmError, AlarmKey, AlarmKind, AlarmSet, SirenPattern
 from edge.core.attestation import AttestationPolicy, DetectorHealth
 from edge.core.clock import Now
 from edge.core.gas import GasMonitor, GasMonitorConfig, Reading, ReadingStatus
@@ -105,12 +105,13 @@ def test_scripted_operation() -> None:
     limit_alarm = rig.open_alarm(AlarmKind.ENTRANT_LIMIT_EXCEEDED)
     assert not limit_alarm.active
     rig.alarms.acknowledge(limit_alarm.id, "attendant", rig.now)
-    assert of(rig.do(Tick()), DriveSiren) == [DriveSiren("S1", False)]
+    assert of(rig.do(Tick()), DriveSiren) == [DriveSiren("S1", SirenPattern.OFF)]
 
     out = rig.wait(1, h2s=25.0)  # H2S spike
     kinds = {a.event.key.kind for a in of(out, RecordAlarm)}
     assert {AlarmKind.GAS_LEVEL1, AlarmKind.GAS_LEVEL2} <= kinds
-    assert of(out, DriveSiren) == [DriveSiren("S1", True)] and of(out, StartFan) and of(out, Evacuate)
+    assert of(out, DriveSiren) == [DriveSiren("S1", SirenPattern.CONTINUOUS)]
+    assert of(out, StartFan) and of(out, Evacuate)
     assert rig.session.suspended
     level2 = rig.open_alarm(AlarmKind.GAS_LEVEL2, "h2s")
     with pytest.raises(AlarmError):
@@ -121,7 +122,7 @@ def test_scripted_operation() -> None:
     assert of(rig.do(EntryConfirmed("attendant")), SessionChanged)[0].reason.startswith("work resumed")
     for alarm in rig.alarms.open_alarms():
         rig.alarms.acknowledge(alarm.id, "attendant", rig.now)
-    assert of(rig.do(Tick()), DriveSiren) == [DriveSiren("S1", False)]
+    assert of(rig.do(Tick()), DriveSiren) == [DriveSiren("S1", SirenPattern.OFF)]
 
     deferred = rig.do(PadlockPushRequested("L1", "revocation list v7"))
     assert of(deferred, DeferPadlockPush) and not of(deferred, SendPadlockPush)
@@ -275,7 +276,7 @@ def test_restore_fires_a_missed_deadline_at_once() -> None:
     session, out = SpaceSession.restore(session_data, alarms, later, POLICY)
     assert session.phase == Phase.OVERTIME and session.entrants == {"a"}
     assert alarms.find(AlarmKey(AlarmKind.OVERTIME, "S1")) and of(out, Evacuate)
-    assert DriveSiren("S1", True) in out
+    assert DriveSiren("S1", SirenPattern.CONTINUOUS) in out
 
 
 def test_restore_keeps_a_future_deadline_on_the_monotonic_clock() -> None:
@@ -301,6 +302,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.rig = Rig()
         self.raised: set[int] = set()
         self.closed: set[int] = set()
+        self.siren = SirenPattern.OFF  # as last driven
 
     def _run(self, event) -> None:
         was_open, inside_before = self.rig.session.is_open, set(self.rig.session.entrants)
@@ -312,6 +314,8 @@ class SessionMachine(RuleBasedStateMachine):
         for a in actions:
             if isinstance(a, RecordAlarm):
                 (self.closed if a.event.closed else self.raised).add(a.event.alarm_id)
+            if isinstance(a, DriveSiren):
+                self.siren = a.pattern
             if isinstance(a, SendPadlockPush):
                 # Never bar anyone in: a trust change reaches a session's padlock only once the session is closed.
                 assert not s.is_open or a.lock_id not in s.locks
@@ -371,6 +375,14 @@ class SessionMachine(RuleBasedStateMachine):
                 return
             self._check([RecordAlarm(e) for e in events])
 
+    @rule(fault=st.booleans())
+    def storage(self, fault: bool) -> None:
+        """The gateway's storage fails or recovers (as the daemon's storage loop does it)."""
+        key = AlarmKey(AlarmKind.GATEWAY_FAULT, "S1", "storage")
+        events = self.rig.alarms.set_condition(key, fault, "disk full" if fault else "recovered", self.rig.now)
+        self._check([RecordAlarm(e) for e in events])
+        self._run(Tick())
+
     @rule(down=st.integers(0, 5000))
     def restart(self, down: int) -> None:
         s_data = json.loads(json.dumps(self.rig.session.snapshot()))
@@ -399,6 +411,17 @@ class SessionMachine(RuleBasedStateMachine):
     def no_alarm_lost_before_acknowledged(self) -> None:
         open_ids = {a.id for a in self.rig.alarms.open_alarms()}
         assert self.raised - self.closed <= open_ids
+
+    @invariant()
+    def a_gas_alarm_sounds_the_evacuation_pattern(self) -> None:
+        """Whenever a gas alarm is active and the siren sounds, it sounds continuously (never the fault's pulses);
+        an unacknowledged gas alarm always sounds it (no mutes in this machine)."""
+        gas = [a for a in self.rig.alarms.open_alarms()
+               if a.key.kind in (AlarmKind.GAS_LEVEL1, AlarmKind.GAS_LEVEL2, AlarmKind.STEL, AlarmKind.TWA)]
+        if any(a.active for a in gas) and self.siren is not SirenPattern.OFF:
+            assert self.siren is SirenPattern.CONTINUOUS
+        if any(not a.acknowledged for a in gas):
+            assert self.siren is SirenPattern.CONTINUOUS
 
     @invariant()
     def too_many_inside_is_an_alarm(self) -> None:

@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
 
-from edge.core.alarms import AlarmError, AlarmEventType, AlarmKind
+from edge.core.alarms import AlarmError, AlarmEventType, AlarmKind, SirenPattern
 from edge.core.gas import ReadingStatus
 from edge.core.session import SpaceSession
 from edge.core.session_io import (
@@ -47,7 +47,7 @@ def test_lost_state_raises_a_latched_alarm_that_only_the_confirmation_clears() -
     rig = Rig()
     out = rig.do(LOST)
     assert alarm_steps(out) == [(AlarmEventType.RAISED, AlarmKind.STATE_LOST, "state.json")]
-    assert of(out, DriveSiren) == [DriveSiren("S1", True)] and of(out, Notify)
+    assert of(out, DriveSiren) == [DriveSiren("S1", SirenPattern.PULSED)] and of(out, Notify)
     alarm = rig.open_alarm(AlarmKind.STATE_LOST, "state.json")
     with pytest.raises(AlarmError):  # an acknowledgement does not end "possibly occupied"
         rig.alarms.acknowledge(alarm.id, "attendant", rig.now)
@@ -103,7 +103,7 @@ def test_other_files_raise_an_alarm_that_an_acknowledgement_closes() -> None:
     out = rig.do(StateLost("outbox.db", "database disk image is malformed", unknown_past=False))
     assert alarm_steps(out) == [(AlarmEventType.RAISED, AlarmKind.STATE_LOST, "outbox.db"),
                                 (AlarmEventType.CLEARED, AlarmKind.STATE_LOST, "outbox.db")]
-    assert of(out, DriveSiren) == [DriveSiren("S1", True)] and not rig.session.unknown_past
+    assert of(out, DriveSiren) == [DriveSiren("S1", SirenPattern.PULSED)] and not rig.session.unknown_past
     alarm = rig.open_alarm(AlarmKind.STATE_LOST, "outbox.db")
     events = rig.alarms.acknowledge(alarm.id, "attendant", rig.now)
     assert events[0].closed

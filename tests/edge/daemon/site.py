@@ -69,9 +69,11 @@ class Site:
         return self.root / "state"
 
     def write_config(self, *, poll_s: float = 0.3, extra_space: str = "", watchdog_s: float = 0.0,
-                     overtime_warning_s: int = 5, uplink: str = "", extra_detector: str = "") -> Path:
+                     overtime_warning_s: int = 5, uplink: str = "", extra_detector: str = "",
+                     extra_module: str = "") -> Path:
         """edge.toml for the site; ``uplink`` is an ``[uplink]`` section (none: records wait in the outbox);
-        ``extra_detector`` more keys of the detector's table (``heartbeat_timeout_s = 2``)."""
+        ``extra_detector`` / ``extra_module`` more keys of the detector's / output module's table
+        (``heartbeat_timeout_s = 2``, ``fault_pulse_on_s = 0.4``)."""
         write_private_file(self.root / "gateway.key", key_pem(self.gateway_key))
         kid = crypto.key_id(self.cloud_key).hex()
         text = f"""
@@ -102,6 +104,7 @@ unit = 10
 watchdog_s = {watchdog_s}
 input_poll_s = 0.2
 refresh_s = 2.0
+{extra_module}
 
 [[spaces]]
 id = "{SPACE}"

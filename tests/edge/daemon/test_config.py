@@ -47,6 +47,8 @@ def test_relative_paths_are_taken_from_the_config_files_directory(tmp_path: Path
     ('output_module = "om-1"', 'output_module = "om-9"', "spaces[0].output_module"),
     ("\n[[padlocks]]", "[spaces.limits.h2s]\nlevel1 = { high = 15.0 }\n[[padlocks]]", "spaces[0].limits.h2s"),
     ('public_key = "', 'public_key = "zz', "padlocks[0].public_key"),
+    ('refresh_s = 2.0', 'refresh_s = 2.0\nfault_pulse_on_s = 10.0', "output_modules[0]"),  # on ≥ period
+    ('refresh_s = 2.0', 'refresh_s = 2.0\nfault_pulse_period_s = 0', "output_modules[0].fault_pulse_period_s"),
 ])
 def test_errors_name_the_key(tmp_path: Path, old: str, new: str, key: str) -> None:
     path = Site(tmp_path, "/dev/null").write_config()
