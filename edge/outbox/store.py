@@ -372,6 +372,7 @@ class Outbox:
                 for fut in q.futures:
                     if not fut.done():
                         fut.set_exception(OutboxError(f"outbox closed with the store failing: {self.fault}"))
+                        fut.exception()  # logged once above; a step that stopped waiting must not log it again
         self._queue, self._inflight = [], []
         with contextlib.suppress(Exception):
             await self._conn.close()
