@@ -101,10 +101,12 @@ async def readings_per_second(tmp: Path, count: int) -> None:
             captured += [(kind, now.wall * 1000, body) for _seq, kind, body in staged.records]
         if i % batch == batch - 1:
             for s in pending:
-                await journal.durable(s)
+                await journal.settle(s)
+                await journal.chain(s)
             pending.clear()
     for s in pending:
-        await journal.durable(s)
+        await journal.settle(s)
+        await journal.chain(s)
     elapsed = time.perf_counter() - start
     await outbox.close()
     await ledger.close()
@@ -285,7 +287,11 @@ async def alarm_latency(tmp: Path, spikes: int, poll_s: float) -> None:
             before_store, before_coil = len(stored_at), len(coil_at)
             clock.set(1000.0 * k)
             changed_at.append(time.perf_counter())
-            await until(lambda b=before_store, c=before_coil: len(stored_at) > b and len(coil_at) > c, 0.002)
+
+            def stored_and_driven(b: int = before_store, c: int = before_coil) -> bool:
+                return len(stored_at) > b and len(coil_at) > c
+
+            await until(stored_and_driven, 0.002)
             clock.set(1000.0 * k + 10)
             await until(lambda: not any(a.active for a in daemon.alarms.open_alarms()), 0.01)
             await daemon.acknowledge_space(SPACE, "bench")

@@ -105,8 +105,8 @@ class GasSimulator:
         self._server: ModbusSerialServer | ModbusTcpServer | None = None
         self._pending = _Pending()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.identification = {u: encode_identification(self.engine.profile, self.engine.snapshot(u).identity)
-                               for u in self.engine.units if self.engine.snapshot(u).identity is not None}
+        self.identification = {u: encode_identification(self.engine.profile, identity) for u in self.engine.units
+                               if (identity := self.engine.snapshot(u).identity) is not None}
         self.identification.update({u: encode_identification(m.profile, m.identity) for u, m in self._outputs.items()})
 
     # -- what tests, benchmarks and the CLI look at ----------------------------------------------------------
@@ -246,7 +246,7 @@ class GasSimulator:
             self.stats.dropped += 1  # nobody at that address on a serial line: silence
             return b""
         self.sync()
-        fault = self.engine.fault(unit) if unit in self.engine.units else None  # type: ignore[arg-type]
+        fault = self.engine.fault(unit) if unit in self.engine.units else None
         if fault is not None and fault.kind == "comm_loss":
             self.stats.dropped += 1
             return b""
@@ -265,7 +265,7 @@ class GasSimulator:
         handle: asyncio.TimerHandle | None = None
 
         def deliver() -> None:
-            self._pending.handles.discard(handle)  # type: ignore[arg-type]
+            self._pending.handles.discard(handle)
             if connection.handler.transport is not None:
                 connection.handler.send(packet)
                 self.stats.replies += 1

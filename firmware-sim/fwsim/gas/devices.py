@@ -26,7 +26,8 @@ WRITE_FUNCTIONS = (5, 6, 15, 16, 22, 23)
 
 def _runs(table: Mapping[int, int]) -> Iterator[tuple[int, list[int]]]:
     """(start address, words) for each run of contiguous addresses."""
-    start, words = -1, []
+    start = -1
+    words: list[int] = []
     for address in sorted(table):
         if words and address == start + len(words):
             words.append(table[address])
