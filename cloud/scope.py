@@ -204,6 +204,7 @@ def in_scope(kind: Kind, *, action: Action | None = None, lock: bool = False) ->
         return row
 
     # FastAPI reads parameters from the signature: name the path parameter as the route's template does.
+    # (inspect honours __signature__ on any function; typeshed does not declare it on callables.)
     _load.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
         inspect.Parameter("actor", inspect.Parameter.KEYWORD_ONLY, annotation=actor_type),
         inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, annotation=DbSession),

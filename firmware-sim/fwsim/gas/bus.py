@@ -139,6 +139,7 @@ class GasSimulator:
         server = self._server
         if not isinstance(self.link, TcpListen) or server is None or server.transport is None:
             raise RuntimeError("not serving Modbus TCP")
+        # pymodbus declares its listener a BaseTransport; for a TCP server it is the asyncio.Server (has sockets)
         host, port = server.transport.sockets[0].getsockname()[:2]  # type: ignore[attr-defined]
         return host, port
 
@@ -281,7 +282,9 @@ class _HookedServer:
     _hooks: Callable[[ModbusProtocol], Callable[[bool, bytes], bytes]]
 
     def callback_new_connection(self) -> ModbusProtocol:
+        # A mixin: the pymodbus server class it is mixed into has callback_new_connection (mypy sees only object)
         handler: ModbusProtocol = super().callback_new_connection()  # type: ignore[misc]
+        # trace_packet is the hook the protocol calls when set; pymodbus does not declare it on ModbusProtocol
         handler.trace_packet = self._hooks(handler)  # type: ignore[attr-defined]
         return handler
 
