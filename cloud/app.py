@@ -72,7 +72,7 @@ def create_app(settings: CloudSettings, *, clock: Clock = utc_now) -> FastAPI:
     app.state.keystore = install(KeyStore(keys_dir(settings.data_dir)))
     app.state.telemetry_sink = open_sink(settings.telemetry)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes,  # type: ignore[arg-type]
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes,
                        path_limits={IMPORT_PATH: settings.api.max_import_bytes},
                        pattern_limits=[(BATCHES_PATH_PATTERN, settings.ingest.max_batch_bytes)])
     for router in (auth_router, audit_router, registry_router, ingest_router, alerts_router, live_router,

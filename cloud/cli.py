@@ -106,7 +106,7 @@ def _create_admin(args: argparse.Namespace) -> int:
         ensure_migrated(database.engine, migrate=False)
         data = UserCreate(username=args.username, display_name=args.display_name or args.username,
                           password=_read_password(), role=Role.CITY_ADMIN,
-                          scope={"kind": ScopeKind.CITY, "id": None})  # type: ignore[arg-type]
+                          scope={"kind": ScopeKind.CITY, "id": None})
         with database.session(write=True) as db:
             user = create_user(db, actor=None, data=data, passwords=Passwords(settings.auth), now=datetime.now(UTC))
             db.commit()

@@ -62,6 +62,7 @@ class Page(BaseModel, Generic[T]):
 
 def page_of(model: type[T], rows: Sequence[object], *, total: int, limit: int, offset: int) -> Page[T]:
     """A page of ``model`` built from ORM rows (``model`` must be an :class:`Output`)."""
+    # Page[model] is parametrised at run time (pydantic builds that model's schema), which mypy cannot follow
     return Page[model](items=[model.model_validate(r) for r in rows],  # type: ignore[valid-type, attr-defined]
                        total=total, limit=limit, offset=offset)
 

@@ -79,17 +79,17 @@ _AREA_FILTERS: dict[type[Any], Any] = {District: districts_filter, Street: stree
                                        Enterprise: enterprises_filter}
 
 
-def owned_query(model: type[M], actor: Principal) -> Select[tuple[M]]:
+def owned_query(model: type[M], actor: Principal) -> Select[M]:
     """Rows of ``model`` (which has ``enterprise_id``) whose enterprise lies in the actor's scope."""
     owner: Any = model
     return select(model).join(Enterprise, owner.enterprise_id == Enterprise.id).where(enterprises_filter(actor))
 
 
-def spaces_query(actor: Principal) -> Select[tuple[ConfinedSpace]]:
+def spaces_query(actor: Principal) -> Select[ConfinedSpace]:
     return owned_query(ConfinedSpace, actor)
 
 
-def scoped_query(model: type[M], actor: Principal) -> Select[tuple[M]]:
+def scoped_query(model: type[M], actor: Principal) -> Select[M]:
     """Every row of ``model`` the actor may see: an area or enterprise by its own columns, anything else through
     its enterprise."""
     if model in _AREA_FILTERS:
@@ -128,7 +128,7 @@ def scope_path(db: Session, scope: Scope) -> dict[ScopeKind, int] | None:
     row = db.get(model, scope.id)
     if row is None:
         return None
-    path = {scope.kind: scope.id}
+    path: dict[ScopeKind, int] = {scope.kind: scope.id}
     for kind, attr in ((ScopeKind.DISTRICT, "district_id"), (ScopeKind.STREET, "street_id"),
                        (ScopeKind.GRID, "grid_id")):
         if kind is not scope.kind and hasattr(row, attr):
@@ -204,6 +204,7 @@ def in_scope(kind: Kind, *, action: Action | None = None, lock: bool = False) ->
         return row
 
     # FastAPI reads parameters from the signature: name the path parameter as the route's template does.
+    # (inspect honours __signature__ on any function; typeshed does not declare it on callables.)
     _load.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
         inspect.Parameter("actor", inspect.Parameter.KEYWORD_ONLY, annotation=actor_type),
         inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, annotation=DbSession),

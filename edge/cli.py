@@ -14,12 +14,16 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from safegrid.cli import build_parser, run
 from safegrid.config import ConfigError
 
+if TYPE_CHECKING:
+    from edge.config import EdgeConfig
 
-def _load(path: str):  # type: ignore[no-untyped-def]
+
+def _load(path: str) -> EdgeConfig | None:
     from edge.config import load_edge_config
 
     try:
@@ -47,7 +51,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run(config: object) -> int:
+async def _run(config: EdgeConfig) -> int:
     from edge.daemon import Daemon
     from edge.errors import EdgeError
 
@@ -55,7 +59,7 @@ async def _run(config: object) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    daemon = Daemon(config)  # type: ignore[arg-type]
+    daemon = Daemon(config)
     try:
         await daemon.start()
     except EdgeError as exc:

@@ -85,7 +85,7 @@ class BleakChannel(GattChannel):
         if write is None or self.client.services.get_characteristic(str(NOTIFY_CHARACTERISTIC_UUID)) is None:
             raise UnexpectedAnswer("the device has no SafeGrid padlock characteristics")
         self.mtu = mtu_from_max_write(write.max_write_without_response_size)
-        await self.client.start_notify(str(NOTIFY_CHARACTERISTIC_UUID), lambda _char, data: self.notified(data))
+        await self.client.start_notify(str(NOTIFY_CHARACTERISTIC_UUID), lambda _char, data: self.notified(bytes(data)))
 
     async def send(self, fragment: bytes) -> None:
         await self.client.write_gatt_char(str(WRITE_CHARACTERISTIC_UUID), fragment, response=self.with_response)

@@ -12,7 +12,7 @@ the down topic (and over HTTP). The gateway keeps the last accepted counter of e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import Field, TypeAdapter, model_validator
@@ -48,8 +48,8 @@ MAX_COSE_BYTES = 24 * 1024
 #: Most commands one HTTP poll returns.
 MAX_COMMANDS_PER_POLL = 100
 
-ACK_CHANNEL = "ack"
-DOWN_CHANNEL = "down"
+ACK_CHANNEL: Final = "ack"
+DOWN_CHANNEL: Final = "down"
 Channel = Literal["ack", "down"]
 
 #: Every reason ``verify_command`` can give, as ``EnvelopeError.code``.

@@ -57,7 +57,7 @@ def public_raw(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def public_key_from_raw(raw: bytes, *, error: type[ProtocolError] = ProtocolError,
+def public_key_from_raw(raw: object, *, error: type[ProtocolError] = ProtocolError,
                         field: str = "public_key") -> Ed25519PublicKey:
     if not isinstance(raw, bytes) or len(raw) != PUBLIC_KEY_LEN:
         raise error("an Ed25519 public key is 32 bytes", field=field)

@@ -98,4 +98,4 @@ def parse_topic(name: str | bytes) -> Topic:
     check_gateway_id(gateway)
     if channel not in CHANNELS:
         raise EnvelopeError(f"unknown topic channel {channel!r}", field="topic")
-    return Topic(gateway, channel)  # type: ignore[arg-type]  # narrowed by the membership test above
+    return Topic(gateway, channel)

@@ -58,8 +58,8 @@ def echo_device(radio: LocalRadio) -> Device:
         assert device is not None
         asyncio.get_running_loop().create_task(device.notify_subscriber(connection, notify, bytes(value)))
 
-    write = Characteristic(ECHO_WRITE, Characteristic.Properties.WRITE_WITHOUT_RESPONSE, Characteristic.WRITEABLE,
-                           CharacteristicValue(write=on_write))
+    write: Characteristic[bytes] = Characteristic(ECHO_WRITE, Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
+                                                  Characteristic.WRITEABLE, CharacteristicValue(write=on_write))
     device = radio.device("echo", services=[Service(ECHO_SERVICE, [write, notify])])
     return device
 

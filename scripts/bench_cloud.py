@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, Table, quoted_name, select
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the seeded world and the broker rig live in tests/
@@ -171,10 +171,12 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str, poll_s: f
 
 
 def raw_insert(db_url: str, database: Database, batches: list[list[tuple[Any, ...]]]) -> float:
-    table = Reading.__table__.to_metadata(MetaData(), name="bench_raw_readings")
-    table.primary_key.name = "pk_bench_raw_readings"  # index and constraint names are per schema
+    source = Reading.__table__
+    assert isinstance(source, Table)  # a mapped class's table (typed as any FromClause)
+    table = source.to_metadata(MetaData(), name="bench_raw_readings")
+    table.primary_key.name = quoted_name("pk_bench_raw_readings", None)  # index and constraint names are per schema
     for index in table.indexes:
-        index.name = f"bench_{index.name}"
+        index.name = quoted_name(f"bench_{index.name}", None)
     table.create(database.engine)
     cols = [c.name for c in table.columns]
     n = sum(len(b) for b in batches)
@@ -194,13 +196,13 @@ def raw_insert(db_url: str, database: Database, batches: list[list[tuple[Any, ..
     import psycopg
 
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn) as pg:
         start = time.perf_counter()
         for rows in batches:
-            with conn.cursor() as cur, cur.copy(f"COPY bench_raw_readings ({', '.join(cols)}) FROM STDIN") as copy:
+            with pg.cursor() as cur, cur.copy(f"COPY bench_raw_readings ({', '.join(cols)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            conn.commit()
+            pg.commit()
         return n / (time.perf_counter() - start)
 
 

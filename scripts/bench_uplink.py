@@ -53,7 +53,8 @@ async def read_rate(box: Outbox, limit: int) -> tuple[float, list[bytes]]:
     """Records/s of the outbox's own reads (stored rows, as the sender reads them), and the first batches'
     bytes for the raw publishing run."""
     start = time.perf_counter()
-    after, n, payloads = 0, 0, []
+    after, n = 0, 0
+    payloads: list[bytes] = []
     while rows := await box.pending_rows(limit, after_seq=after):
         n += len(rows)
         after = rows[-1][1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -20,7 +20,9 @@ from cloud.scope import ALERT, VisibleAlert, in_scope
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=ERROR_RESPONSES)
 AlertHandler = Annotated[Principal, allowed(Action.ALERT_HANDLE)]
 HandledAlert = Annotated[Alert, in_scope(ALERT, action=Action.ALERT_HANDLE, lock=True)]
-_CONFLICT = {409: {"model": ErrorBody, "description": "the alert is not in a state that allows this"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "the alert is not in a state that allows this"},
+}
 
 
 @router.get("/alerts", response_model=Page[AlertOut])

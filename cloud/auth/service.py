@@ -126,6 +126,7 @@ def _record_failure(db: Session, *, username: str, client: str, now: datetime, s
 def sweep_login_attempts(db: Session, *, now: datetime, settings: AuthSettings) -> int:
     """Delete failures that left the window (of accounts and addresses never tried again); the caller commits."""
     cutoff = now - timedelta(seconds=settings.login_window_seconds)
+    # A DML statement's result is a CursorResult (it has rowcount), but Session.execute is typed as plain Result
     return db.execute(delete(LoginAttempt).where(LoginAttempt.at <= cutoff)).rowcount  # type: ignore[attr-defined]
 
 

@@ -34,7 +34,7 @@ def take_lease(db: Session, *, name: str, holder: str, now: datetime, ttl: timed
     taken = db.execute(update(WorkerLease).where(
         WorkerLease.name == name, or_(WorkerLease.holder == holder, WorkerLease.expires_at <= now))
         .values(holder=holder, expires_at=now + ttl).execution_options(synchronize_session=False))
-    if taken.rowcount == 1:  # type: ignore[attr-defined]
+    if taken.rowcount == 1:  # type: ignore[attr-defined]  # a CursorResult, typed by Session.execute as Result
         return True
     if db.get(WorkerLease, name) is not None:
         return False  # held by another, not expired

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 T = TypeVar("T")
 
 
-def fetch_page(db: Session, stmt: Select[tuple[T]], *, order_by: Any, limit: int,
+def fetch_page(db: Session, stmt: Select[T], *, order_by: Any, limit: int,
                offset: int) -> tuple[list[T], int]:
     rows = list(db.execute(stmt.order_by(order_by).limit(limit).offset(offset)).scalars().all())
     # A page that is not full, and not past the end, ends the result: the total is known without a COUNT(*),

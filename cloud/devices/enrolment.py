@@ -116,5 +116,5 @@ def certificate_revocation_list(db: Session, *, keyring: Keyring, now: datetime)
     rows = db.execute(select(GatewayCertificate.serial, GatewayCertificate.revoked_at)
                       .where(GatewayCertificate.revoked_at.is_not(None), GatewayCertificate.not_after > now)
                       .order_by(GatewayCertificate.serial)).all()
-    return ca.build_crl([(int(serial, 16), at) for serial, at in rows], ca_key_pem=keyring.ca_key_pem,
+    return ca.build_crl([(int(serial, 16), at) for serial, at in rows if at is not None], ca_key_pem=keyring.ca_key_pem,
                         ca_cert_pem=keyring.ca_cert_pem, now=now)

@@ -115,6 +115,7 @@ def space_gateways(db: Session, space_id: int) -> list[str]:
     """Ids of the gateways (not revoked) serving the space's padlocks or detectors."""
     ids: set[str] = set()
     for model in (Padlock, Detector):
-        ids.update(db.execute(select(model.gateway_id).join(Gateway, Gateway.id == model.gateway_id)
-                              .where(model.space_id == space_id, Gateway.status != GatewayStatus.REVOKED)).scalars())
+        found = db.execute(select(model.gateway_id).join(Gateway, Gateway.id == model.gateway_id)
+                           .where(model.space_id == space_id, Gateway.status != GatewayStatus.REVOKED)).scalars()
+        ids.update(g for g in found if g is not None)  # the join already drops unassigned devices: narrows the type
     return sorted(ids)

@@ -39,7 +39,12 @@ def _run(args: argparse.Namespace, load: SettingsLoader) -> int:
     database = Database.from_url(settings.database_url(), busy_timeout_ms=settings.database.busy_timeout_ms)
     stop = threading.Event()
     asks = ClockAsks(clock=clock)  # fed by the gateways' statuses; a new ask wakes the loop at once
-    signal.signal(signal.SIGTERM, lambda *_: (stop.set(), asks.wake()))
+
+    def on_term(*_: object) -> None:
+        stop.set()
+        asks.wake()
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         ensure_migrated(database.engine, migrate=False)
         broker = BrokerSettings(host=args.broker_host, port=args.broker_port, tls=_tls(args),

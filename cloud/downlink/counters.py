@@ -9,8 +9,12 @@ value, and a transaction that takes a counter first sees everything committed by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -19,7 +23,9 @@ from cloud.downlink.models import Counter
 
 def _ensure(db: Session, name: str) -> None:
     dialect = db.get_bind().dialect.name
-    ins = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+    inserts: dict[str, Callable[[type[Counter]], PgInsert | SqliteInsert]] = {"postgresql": pg_insert,
+                                                                               "sqlite": sqlite_insert}
+    ins = inserts.get(dialect)
     if ins is None:
         db.execute(insert(Counter).values(name=name, value=0))
     else:

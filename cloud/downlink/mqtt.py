@@ -76,7 +76,7 @@ class MqttPublisher:
             where = topics.parse_topic(message.topic)
             if where.channel != "status":
                 raise EnvelopeError(f"not a status topic: {message.topic!r}", field="topic")
-            status = decode_status(message.payload)
+            status = decode_status(bytes(message.payload))
             if status.gateway != where.gateway:  # the ACL binds the topic to the gateway, not the payload
                 raise EnvelopeError(f"status of {status.gateway} on {where.gateway}'s topic", field="gateway")
         except EnvelopeError as exc:
@@ -102,7 +102,7 @@ class MqttPublisher:
         """``expiry_s``: the MQTT 5 message expiry — a broker holding the message for an offline session drops
         it after that many seconds instead of delivering it late."""
         topic = topics.ack_topic(gateway_id) if channel == ACK_CHANNEL else topics.downlink_topic(gateway_id)
-        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props = Properties(PacketTypes.PUBLISH)
         props.ContentType = "application/json"
         if expiry_s is not None:
             props.MessageExpiryInterval = max(1, int(expiry_s))

@@ -105,6 +105,7 @@ def with_tls_extension(app: ASGIApp, tls: dict[str, Any]) -> ASGIApp:
 class TlsH11Protocol(H11Protocol):
     """uvicorn's h11 protocol, with the ASGI TLS extension in every request's scope on a TLS connection."""
 
+    # uvicorn's base declares BaseTransport, but it is handed (and itself uses) an asyncio.Transport
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         certfile = self.config.ssl_certfile

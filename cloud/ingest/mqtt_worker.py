@@ -28,6 +28,7 @@ import paho.mqtt.client as paho
 import structlog
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy.exc import OperationalError
 
 from cloud.broker import MqttSettings, broker_client
@@ -79,7 +80,7 @@ class Consumer:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
-        self._props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        self._props = Properties(PacketTypes.PUBLISH)
         self._props.ContentType = CONTENT_TYPE
 
     # Callbacks run in paho's network thread: they touch nothing but the queue and an event.
@@ -92,8 +93,8 @@ class Consumer:
         client.subscribe(topics.INGEST_SHARED_SUBSCRIPTION, qos=topics.QOS)
         self.connected.set()
 
-    def _on_subscribe(self, _client: paho.Client, _userdata: object, _mid: int, reasons: list[object],
-                      _props: object) -> None:
+    def _on_subscribe(self, _client: paho.Client, _userdata: object, _mid: int, reasons: list[ReasonCode],
+                      _props: Properties) -> None:
         log.info("ingest_mqtt_subscribed", subscription=topics.INGEST_SHARED_SUBSCRIPTION,
                  granted=[str(r) for r in reasons])
 

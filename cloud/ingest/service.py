@@ -10,6 +10,7 @@ Nothing is kept in memory between batches: any number of workers can share the w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -126,7 +127,7 @@ def ingest_batch(db: Session, *, sender: Sender, envelope: Envelope, sink: Telem
     return result
 
 
-def _store_records(db: Session, origin: Origin, records: list[Record], now: datetime) -> set[int]:
+def _store_records(db: Session, origin: Origin, records: Sequence[Record], now: datetime) -> set[int]:
     """Insert the records not stored yet; return their seqs. Under the stream lock no other transaction
     inserts this stream's records, so the stored seqs read first are exact; ON CONFLICT stays the final word."""
     if not records:

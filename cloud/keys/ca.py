@@ -86,7 +86,7 @@ def sign_gateway_certificate(csr: x509.CertificateSigningRequest, *, gateway_id:
     not_after = min(now + lifetime, ca_cert.not_valid_after_utc)
     return (x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, gateway_id)]))
-            .issuer_name(ca_cert.subject).public_key(public)  # type: ignore[arg-type]
+            .issuer_name(ca_cert.subject).public_key(public)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

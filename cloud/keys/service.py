@@ -11,7 +11,7 @@ running API worker without a restart.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -122,8 +122,7 @@ def rotate(directory: Path, kind: KeyKind, *, now: datetime) -> Keyring:
     ts = int(now.timestamp())
     keys = getattr(content, kind)
     rotated = (*keys[:-1], keys[-1].retired(now=ts), SigningKey.generate(now=ts))
-    content = KeyFile(**{**{"issuer": content.issuer, "command": content.command, "ca_key_pem": content.ca_key_pem,
-                            "ca_cert_pem": content.ca_cert_pem}, kind: rotated})
+    content = replace(content, issuer=rotated) if kind == "issuer" else replace(content, command=rotated)
     write_key_file(path, content)
     return Keyring(content)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
@@ -42,7 +42,9 @@ ToApprove = Annotated[Permit, in_scope(PERMIT, action=Action.PERMIT_APPROVE)]
 ToConfirm = Annotated[Permit, in_scope(PERMIT, action=Action.PERMIT_CONFIRM)]
 ToRevoke = Annotated[Permit, in_scope(PERMIT, action=Action.PERMIT_REVOKE)]
 Store = Annotated[KeyStore, Depends(get_keystore)]
-_CONFLICT = {409: {"model": ErrorBody, "description": "wrong state or level; `unqualified` names who and why"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "wrong state or level; `unqualified` names who and why"},
+}
 
 
 def permit_view(db: Session, permit: Permit) -> PermitOut:

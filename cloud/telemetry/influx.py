@@ -72,7 +72,8 @@ class InfluxSink:
         for chunk in batches(lines, self.settings.batch_size):
             try:
                 self._write.write(bucket=self.settings.bucket, org=self.settings.org, record=list(chunk),
-                                  write_precision=WritePrecision.MS)
+                                  # WritePrecision.MS is the str "ms", which the library declares as str
+                                  write_precision=WritePrecision.MS)  # type: ignore[arg-type]
             except Exception as exc:  # the client raises urllib3 and ApiException errors alike: all mean "not stored"
                 raise TelemetryUnavailable(f"InfluxDB write failed: {exc}") from exc
 

@@ -95,6 +95,7 @@ def _copy(db: Session, rows: list[tuple[Any, ...]], columns: list[str]) -> None:
     record's readings are written only in the transaction that stores the record, under its stream's lock, so
     they cannot exist before; the primary key would still refuse (and roll back) rather than double."""
     raw = db.connection().connection.driver_connection
+    assert raw is not None  # a checked-out connection always has its driver's
     with raw.cursor() as cursor, cursor.copy(f"COPY readings ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)

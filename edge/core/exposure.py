@@ -121,7 +121,7 @@ class ExposureWindow:
         window is written as ``[wall second its start maps to, integral of value·s]``, oldest first; ``saved_at`` is
         ``now_wall``.
         """
-        integrals: dict[int, float] = {index: integral for index, integral in self._buckets}
+        integrals: dict[int, float] = {int(index): integral for index, integral in self._buckets}
         if self._last is not None:
             last_at, held = self._last
             for index, integral in self._pieces(last_at, now_mono, held):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from edge.core.alarms import AlarmEventType, AlarmKey, AlarmKind, AlarmSet, SirenPattern
+from edge.core.alarms import AlarmEvent, AlarmEventType, AlarmKey, AlarmKind, AlarmSet, SirenPattern
 from edge.core.attestation import AttestationPolicy, decide_attestation
 from edge.core.clock import Now
 from edge.core.gas import GasState, Level
@@ -158,7 +158,7 @@ class SpaceSession:
         pid = self.permit.permit_id if self.permit else None
         out.append(SessionChanged(self.space, phase.value, pid, now.wall, reason))
 
-    def _record(self, events: list, out: list[Action]) -> None:
+    def _record(self, events: list[AlarmEvent], out: list[Action]) -> None:
         reasons = []
         for e in events:
             out.append(RecordAlarm(e))

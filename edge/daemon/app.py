@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -227,10 +227,10 @@ class Daemon:
         log.info("gateway started", gateway=self.gateway, spaces=len(self.spaces), detectors=len(self.detectors),
                  restored=saved is not None)
 
-    def _supervise(self, name: str, factory: Callable[[], Awaitable[Any]]) -> None:
+    def _supervise(self, name: str, factory: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         """Run ``factory()`` as an essential task: restarted whenever it dies, critical health when it keeps dying."""
         self.health.register(f"task:{name}", critical=True)
-        task = Supervised(name, factory,  # type: ignore[arg-type]
+        task = Supervised(name, factory,
                           report=lambda n, ok, detail: self.health.report(f"task:{n}", ok, detail))
         self._tasks[name] = task
         task.start()

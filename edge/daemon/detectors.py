@@ -164,7 +164,7 @@ class DetectorLink:
 
     def _decode(self, blocks: Blocks) -> DetectorSnapshot:
         try:
-            return decode_detector(self.profile, blocks)  # type: ignore[arg-type]
+            return decode_detector(self.profile, blocks)
         except ProfileError as exc:  # a reply that decodes to nonsense is a failed poll, never a reading
             raise ModbusError(f"{self.id}: undecodable reply: {exc}", code="bad_response") from exc
 

@@ -116,7 +116,8 @@ class Journal:
             future.add_done_callback(one_done)
         failing = asyncio.ensure_future(self._outbox_failing.wait())
         try:
-            await asyncio.wait([all_done, failing], timeout=SETTLE_S, return_when=asyncio.FIRST_COMPLETED)
+            waiters: list[asyncio.Future[Any]] = [all_done, failing]
+            await asyncio.wait(waiters, timeout=SETTLE_S, return_when=asyncio.FIRST_COMPLETED)
         finally:
             failing.cancel()
             for future in pending:

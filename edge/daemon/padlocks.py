@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -112,11 +112,11 @@ class AuditIntake:
         return {lock: {"seq": s.cursor.seq, "hash": s.cursor.hash.hex() if s.cursor.hash else None}
                 for lock, s in self.locks.items()}
 
-    def restore(self, data: Mapping[str, Mapping[str, object]]) -> None:
+    def restore(self, data: Mapping[str, Mapping[str, Any]]) -> None:
         for lock, cursor in data.items():
             if lock in self.locks:
                 digest = cursor.get("hash")
-                self.locks[lock].cursor = ChainCursor(int(cursor["seq"]),  # type: ignore[call-overload]
+                self.locks[lock].cursor = ChainCursor(int(cursor["seq"]),
                                                       bytes.fromhex(digest) if isinstance(digest, str) else None)
 
 

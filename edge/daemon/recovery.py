@@ -262,7 +262,7 @@ class Recovery:
         except Exception as exc:
             self.quarantine(STATE, f"{type(exc).__name__}: {exc}", unknown_past=True)
             daemon.state = StateFile(daemon.state.path)  # forget what was read: the next save writes afresh
-            daemon.alarms, daemon.spaces, daemon.held_acks = AlarmSet(), {}, {}
+            daemon.alarms, daemon.spaces = AlarmSet(), {}
             daemon.audit = AuditIntake(daemon.config.padlocks)
             return {}
 

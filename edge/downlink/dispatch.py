@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
@@ -165,9 +166,9 @@ class Downlink:
         return await self.dispatcher.handle(data)
 
 
-def result_body(counter: int, kind: str, result: str, verified: bool = True) -> dict[str, object]:
+def result_body(counter: int, kind: str, result: str, verified: bool = True) -> dict[str, Any]:
     """The ``command_result`` event's data (protocols/uplink.md 5.3)."""
-    data: dict[str, object] = {"counter": counter, "kind": kind, "result": result}
+    data: dict[str, Any] = {"counter": counter, "kind": kind, "result": result}
     if not verified:
         data["verified"] = False
     return data

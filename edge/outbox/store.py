@@ -133,9 +133,10 @@ class Outbox:
             await conn.executescript(_SCHEMA)
             await conn.execute("INSERT OR IGNORE INTO meta VALUES ('epoch', ?)", (epoch,))
             await conn.execute("INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)")
-            meta = dict(await conn.execute_fetchall("SELECT key, value FROM meta"))
-            (count,) = (await conn.execute_fetchall("SELECT COUNT(*) FROM outbox"))[0]
-            (top,) = (await conn.execute_fetchall("SELECT COALESCE(MAX(seq_to), 0) FROM outbox"))[0]
+            rows = await conn.execute_fetchall("SELECT key, value FROM meta")
+            meta: dict[str, Any] = {key: value for key, value in rows}
+            [(count,)] = await conn.execute_fetchall("SELECT COUNT(*) FROM outbox")
+            [(top,)] = await conn.execute_fetchall("SELECT COALESCE(MAX(seq_to), 0) FROM outbox")
         except BaseException:
             await conn.close()
             raise

@@ -101,7 +101,7 @@ class DetectorSnapshot:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form (dates as ISO strings), as used in the test vectors."""
-        return _jsonable(asdict(self))
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ class OutputModuleState:
     identity: DeviceIdentity | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
 
 
 def _jsonable(value: Any) -> Any:

@@ -40,14 +40,24 @@ _MAY_CARRY_PERMIT = frozenset({EventKind.OPENED, EventKind.CLOSED})
 
 
 class _Claims(Protocol):
-    cti: bytes
-    permit_id: bytes
-    space_id: bytes
-    worker_id: bytes
-    exp: int
-    max_duration_s: int
-    entrant_limit: int
-    drill: bool
+    """What ``from_claims`` reads of a token's claims (read-only, so a frozen ``PermitClaims`` fits)."""
+
+    @property
+    def cti(self) -> bytes: ...
+    @property
+    def permit_id(self) -> bytes: ...
+    @property
+    def space_id(self) -> bytes: ...
+    @property
+    def worker_id(self) -> bytes: ...
+    @property
+    def exp(self) -> int: ...
+    @property
+    def max_duration_s(self) -> int: ...
+    @property
+    def entrant_limit(self) -> int: ...
+    @property
+    def drill(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

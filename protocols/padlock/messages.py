@@ -304,6 +304,7 @@ class _SignedPush(Message):
 
     @classmethod
     def from_fields(cls, f: FieldReader) -> Self:
+        # every subclass is a dataclass taking ``signed``; this slotted base itself has no such __init__
         return cls(signed=f.bstr(1, "signed", min_size=1, max_size=MAX_SIGNED_PUSH_BYTES))  # type: ignore[call-arg]
 
 

@@ -11,11 +11,13 @@ import base64
 import binascii
 import json
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from protocols.errors import EnvelopeError
+
+T = TypeVar("T")
 
 PROTOCOL_VERSION = 1
 
@@ -103,7 +105,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
-def parse_json(adapter: TypeAdapter[Any], data: bytes | str, *, what: str) -> Any:
+def parse_json(adapter: TypeAdapter[T], data: bytes | str, *, what: str) -> T:
     """Validate JSON text against ``adapter``; any failure is EnvelopeError (malformed) naming the field."""
     try:
         return adapter.validate_json(data)
@@ -113,7 +115,7 @@ def parse_json(adapter: TypeAdapter[Any], data: bytes | str, *, what: str) -> An
         raise EnvelopeError(f"{what}: {exc}") from None
 
 
-def parse_python(adapter: TypeAdapter[Any], value: Any, *, what: str) -> Any:
+def parse_python(adapter: TypeAdapter[T], value: Any, *, what: str) -> T:
     """Validate an already-decoded value (dicts from the outbox, from a test) against ``adapter``."""
     try:
         return adapter.validate_python(value)

@@ -13,6 +13,7 @@ import json
 import pkgutil
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -37,7 +38,7 @@ def generators() -> list[ModuleType]:
     return mods
 
 
-def render(data: dict) -> str:
+def render(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 

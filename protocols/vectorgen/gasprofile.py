@@ -12,7 +12,9 @@ from typing import Any
 
 from protocols.errors import ProfileError
 from protocols.gasprofile import (
+    DetectorProfile,
     DeviceIdentity,
+    OutputModuleProfile,
     coil_writes,
     decode_detector,
     decode_identification,
@@ -125,7 +127,7 @@ def decode_case(profile_name: str, blocks: list[dict[str, Any]]) -> dict[str, An
     profile = load_profile(profile_name)
     mapping = {(b["function"], b["address"], b["count"]): b["words"] for b in blocks}
     try:
-        decoded = (decode_detector(profile, mapping) if profile.profile.kind == "gas_detector"
+        decoded = (decode_detector(profile, mapping) if isinstance(profile, DetectorProfile)
                    else decode_output_module(profile, mapping))
     except ProfileError as exc:
         return {"error": exc.code, "field": exc.field}
@@ -142,6 +144,7 @@ def build() -> dict[str, Any]:
     objects = {0x00: b"SafeGrid Sim", 0x01: b"GD-4F", 0x02: b"1.4.2", 0x80: b"SG2025000123", 0x03: b"example.com"}
     identity: DeviceIdentity = decode_identification(detector, objects)
     module = load_profile(MODULE)
+    assert isinstance(module, OutputModuleProfile), MODULE
     return {
         "description": "Gas-detector and output-module register profiles: raw words per read block and what they "
                        "decode to (see protocols/gas_detector.md). Addresses are 0-based; words are 16-bit "

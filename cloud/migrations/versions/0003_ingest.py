@@ -9,6 +9,7 @@ Create Date: 2026-11-30
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,11 +29,11 @@ def _ts() -> sa.DateTime:
     return sa.DateTime(timezone=True)
 
 
-def _json() -> sa.types.TypeEngine[object]:
+def _json() -> sa.types.TypeEngine[Any]:
     return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
-def _col(name: str, type_: sa.types.TypeEngine[object] | type[sa.types.TypeEngine[object]], *,
+def _col(name: str, type_: sa.types.TypeEngine[Any] | type[sa.types.TypeEngine[Any]], *,
          nullable: bool = False, key: bool = False) -> sa.Column[object]:
     return sa.Column(name, type_, nullable=nullable, autoincrement=False if key else "auto")
 

@@ -146,6 +146,7 @@ class ModbusBus:
         op = {3: "read_holding_registers", 4: "read_input_registers"}.get(function)
         if op is None:
             raise ValueError(f"register reads use function 3 or 4, not {function}")
+        # _transact's result depends on op (words here); its declared type is the union of both kinds
         return await self._transact(op, address, device_id=device_id, count=count)  # type: ignore[return-value]
 
     async def read_bits(self, device_id: int, function: int, address: int, count: int) -> list[bool]:
@@ -153,6 +154,7 @@ class ModbusBus:
         op = {1: "read_coils", 2: "read_discrete_inputs"}.get(function)
         if op is None:
             raise ValueError(f"bit reads use function 1 or 2, not {function}")
+        # bits here, for the same reason as in read_registers
         return await self._transact(op, address, device_id=device_id, count=count)  # type: ignore[return-value]
 
     async def write_coil(self, device_id: int, address: int, value: bool) -> None:

@@ -105,8 +105,8 @@ class GasSimulator:
         self._server: ModbusSerialServer | ModbusTcpServer | None = None
         self._pending = _Pending()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.identification = {u: encode_identification(self.engine.profile, self.engine.snapshot(u).identity)
-                               for u in self.engine.units if self.engine.snapshot(u).identity is not None}
+        self.identification = {u: encode_identification(self.engine.profile, identity) for u in self.engine.units
+                               if (identity := self.engine.snapshot(u).identity) is not None}
         self.identification.update({u: encode_identification(m.profile, m.identity) for u, m in self._outputs.items()})
 
     # -- what tests, benchmarks and the CLI look at ----------------------------------------------------------
@@ -139,6 +139,7 @@ class GasSimulator:
         server = self._server
         if not isinstance(self.link, TcpListen) or server is None or server.transport is None:
             raise RuntimeError("not serving Modbus TCP")
+        # pymodbus declares its listener a BaseTransport; for a TCP server it is the asyncio.Server (has sockets)
         host, port = server.transport.sockets[0].getsockname()[:2]  # type: ignore[attr-defined]
         return host, port
 
@@ -246,7 +247,7 @@ class GasSimulator:
             self.stats.dropped += 1  # nobody at that address on a serial line: silence
             return b""
         self.sync()
-        fault = self.engine.fault(unit) if unit in self.engine.units else None  # type: ignore[arg-type]
+        fault = self.engine.fault(unit) if unit in self.engine.units else None
         if fault is not None and fault.kind == "comm_loss":
             self.stats.dropped += 1
             return b""
@@ -265,7 +266,7 @@ class GasSimulator:
         handle: asyncio.TimerHandle | None = None
 
         def deliver() -> None:
-            self._pending.handles.discard(handle)  # type: ignore[arg-type]
+            self._pending.handles.discard(handle)
             if connection.handler.transport is not None:
                 connection.handler.send(packet)
                 self.stats.replies += 1
@@ -281,7 +282,9 @@ class _HookedServer:
     _hooks: Callable[[ModbusProtocol], Callable[[bool, bytes], bytes]]
 
     def callback_new_connection(self) -> ModbusProtocol:
+        # A mixin: the pymodbus server class it is mixed into has callback_new_connection (mypy sees only object)
         handler: ModbusProtocol = super().callback_new_connection()  # type: ignore[misc]
+        # trace_packet is the hook the protocol calls when set; pymodbus does not declare it on ModbusProtocol
         handler.trace_packet = self._hooks(handler)  # type: ignore[attr-defined]
         return handler
 

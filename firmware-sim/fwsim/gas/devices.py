@@ -9,15 +9,17 @@ turns client writes into device behaviour (output-module coils, watchdog) and re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from functools import partial
+from typing import Any
 
 from pymodbus.constants import ExcCodes
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from protocols.gasprofile import Image
 
-Access = Callable[[int, int, int, int, list[int], list[int] | list[bool] | None], Awaitable[ExcCodes | None]]
+# pymodbus awaits a coroutine (an async def), not any awaitable
+Access = Callable[[int, int, int, int, list[int], list[int] | list[bool] | None], Coroutine[Any, Any, ExcCodes | None]]
 # Which of a device's four tables (by the read function that reads it) a Modbus function code touches.
 TABLE_OF_FUNCTION = {1: 1, 5: 1, 15: 1, 2: 2, 3: 3, 6: 3, 16: 3, 22: 3, 23: 3, 4: 4}
 BIT_TABLES = (1, 2)
@@ -26,7 +28,8 @@ WRITE_FUNCTIONS = (5, 6, 15, 16, 22, 23)
 
 def _runs(table: Mapping[int, int]) -> Iterator[tuple[int, list[int]]]:
     """(start address, words) for each run of contiguous addresses."""
-    start, words = -1, []
+    start = -1
+    words: list[int] = []
     for address in sorted(table):
         if words and address == start + len(words):
             words.append(table[address])
@@ -49,8 +52,8 @@ def _simdata(table: Mapping[int, int], bits: bool) -> list[SimData]:
 
 def sim_device(unit: int, image: Image, access: Access) -> SimDevice:
     """A SimDevice serving ``image``'s addresses (others answer exception 2) with ``access`` as its SimAction."""
-    tables = tuple(_simdata(image.get(fn, {}), fn in BIT_TABLES) for fn in (1, 2, 3, 4))
-    return SimDevice(id=unit, simdata=tables, action=access)  # type: ignore[arg-type]
+    coils, inputs, holding, registers = (_simdata(image.get(fn, {}), fn in BIT_TABLES) for fn in (1, 2, 3, 4))
+    return SimDevice(id=unit, simdata=(coils, inputs, holding, registers), action=access)
 
 
 def write_into(registers: list[int], start: int, function: int, table: Mapping[int, int], address: int,
@@ -69,6 +72,6 @@ def write_into(registers: list[int], start: int, function: int, table: Mapping[i
             registers[a - start] = table[a]
 
 
-def bind(method: Callable[..., Awaitable[ExcCodes | None]], unit: int) -> Access:
+def bind(method: Callable[..., Coroutine[Any, Any, ExcCodes | None]], unit: int) -> Access:
     """``method(unit, ...)`` as a SimAction for one unit."""
     return partial(method, unit)

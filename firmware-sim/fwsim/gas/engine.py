@@ -10,6 +10,7 @@ flags against its set-points, calibration-due from the maintenance dates, a hear
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Literal
@@ -186,7 +187,7 @@ class ScenarioEngine:
         return DetectorSnapshot(profile=self.profile.id, status=device, heartbeat=heartbeat,
                                 readings=tuple(readings), settings=tuple(settings), identity=sim_identity(unit))
 
-    def _reading(self, name: str, gas: GasChannel, value: float, states: set[str], device: DeviceStatus,
+    def _reading(self, name: str, gas: GasChannel, value: float, states: AbstractSet[str], device: DeviceStatus,
                  calibration_due: bool, settings: Sequence[GasSettings]) -> GasReading:
         def no_value(status: ReadingStatus) -> GasReading:
             return GasReading(gas=name, unit=gas.unit, value=None, status=status, calibration_due=calibration_due)

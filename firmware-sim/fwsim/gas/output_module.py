@@ -66,11 +66,11 @@ class OutputModule:
 
     def write_coils(self, address: int, values: list[bool]) -> bool:
         """A gateway write (function 5 or 15) at the current time; False if it touches an unmapped coil."""
-        names = [self._by_coil.get(address + i) for i in range(len(values))]
-        if any(name is None for name in names):
+        names = [name for i in range(len(values)) if (name := self._by_coil.get(address + i)) is not None]
+        if len(names) != len(values):
             return False
         for name, value in zip(names, values, strict=True):
-            self._coils[name] = bool(value)  # type: ignore[index]
+            self._coils[name] = bool(value)
         return True
 
     def write_watchdog(self, value: int) -> None:

@@ -27,8 +27,8 @@ COMMANDS = ("close", "force-open", "mechanical-key", "tamper", "battery", "drift
 def status(lock: PadlockPeripheral) -> str:
     core = lock.core
     return json.dumps({
-        "lock_id": core.lock_id.hex(), "state": [flag.name.lower() for flag in type(core.state_flags())
-                                                 if flag in core.state_flags()],
+        "lock_id": core.lock_id.hex(), "state": [str(flag.name).lower() for flag in type(core.state_flags())
+                                                 if flag in core.state_flags()],  # members always have names
         "event_seq": core.log.last_seq, "battery": core.battery, "lock_time": core.clock.now(lock.host_clock()),
         "connected": lock.connected, "links_dropped_for_junk": lock.links_dropped_for_junk,
         "abuse_count": core.abuse_count, "trust_version": core.trust_version,

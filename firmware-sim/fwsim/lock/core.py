@@ -62,7 +62,7 @@ class Reply:
 def request_type_of(data: bytes) -> int:
     """The message type of an undecodable request, when it is visible at all (else 0)."""
     try:
-        kind = cbor.loads(data, max_bytes=len(data) or 1).get(0)  # type: ignore[union-attr]
+        kind = cbor.loads(data, max_bytes=len(data) or 1).get(0)
     except (ProtocolError, AttributeError):
         return 0
     return kind if isinstance(kind, int) and not isinstance(kind, bool) and 0 <= kind <= 0xFF else 0

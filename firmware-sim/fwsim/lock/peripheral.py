@@ -80,7 +80,7 @@ class PadlockPeripheral:
         self.max_link_s = max_link_s
         self.notify_characteristic = Characteristic(
             str(NOTIFY_CHARACTERISTIC_UUID), Characteristic.Properties.NOTIFY, Characteristic.READABLE, b"")
-        self.write_characteristic = Characteristic(
+        self.write_characteristic: Characteristic[bytes] = Characteristic(
             str(WRITE_CHARACTERISTIC_UUID),
             Characteristic.Properties.WRITE | Characteristic.Properties.WRITE_WITHOUT_RESPONSE,
             Characteristic.WRITEABLE, CharacteristicValue(write=self._on_write))
@@ -161,10 +161,18 @@ class PadlockPeripheral:
         await self._act(lambda host: self.core.set_battery(percent, host))
 
     async def set_drift(self, drift_ppm: float) -> None:
-        await self._act(lambda host: (self.core.clock.set_drift(drift_ppm, host), ())[1])
+        def act(host: float) -> tuple[AuditEntry, ...]:
+            self.core.clock.set_drift(drift_ppm, host)
+            return ()
+
+        await self._act(act)
 
     async def enter_provisioning_mode(self) -> None:
-        await self._act(lambda host: (self.core.enter_provisioning_mode(), ())[1])
+        def act(_host: float) -> tuple[AuditEntry, ...]:
+            self.core.enter_provisioning_mode()
+            return ()
+
+        await self._act(act)
 
     async def _act(self, act: Callable[[float], Iterable[AuditEntry]]) -> None:
         events = tuple(act(self.host_clock()))

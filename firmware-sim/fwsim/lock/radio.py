@@ -18,6 +18,7 @@ from bumble.device import Device
 from bumble.hci import Address
 from bumble.link import LocalLink
 from bumble.transport import open_transport
+from bumble.transport.common import Transport
 
 
 def pick_free_ports(host: str, count: int) -> list[int]:
@@ -42,7 +43,7 @@ class VirtualRadio:
             raise ValueError("a radio needs at least two controllers")
         self.host = host
         self.ports = list(ports)
-        self._transports: list[object] = []
+        self._transports: list[Transport] = []
         self._controllers: list[Controller] = []  # the link holds controllers weakly: keep them here
 
     @property
@@ -68,7 +69,7 @@ class VirtualRadio:
     async def _close(self) -> None:
         for transport in self._transports:
             with contextlib.suppress(Exception):  # close every one even if one fails
-                await transport.close()  # type: ignore[attr-defined]
+                await transport.close()
         self._transports.clear()
         self._controllers.clear()
 
