@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cloud_process import mqtt_workers, running_cloud
-from tests.e2e.site import FieldSite
-from tests.e2e.slice import Slice, SliceResult, check_order
+from fwsim.stage.cloud import mqtt_workers, running_cloud
+from fwsim.stage.field import FieldSite
+from fwsim.stage.slice import Slice, SliceResult, check_order
 
 
 @pytest.mark.parametrize("ble_radio_tcp", [3], indirect=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from tests.rig.processes import ManagedProcess, ServiceError, free_port, is_listening, wait_until
+from fwsim.rig.processes import ManagedProcess, ServiceError, free_port, is_listening, wait_until
 
 START_TIMEOUT_S = 10.0
 
