@@ -99,10 +99,10 @@ async def readings_per_second(tmp: Path, count: int) -> None:
             captured += [(kind, now.wall * 1000, body) for _seq, kind, body in staged.records]
         if i % batch == batch - 1:
             for s in pending:
-                await journal.durable(s)
+                await journal.settle(s)
             pending.clear()
     for s in pending:
-        await journal.durable(s)
+        await journal.settle(s)
     elapsed = time.perf_counter() - start
     await outbox.close()
     await ledger.close()
