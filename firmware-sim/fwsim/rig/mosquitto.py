@@ -1,5 +1,5 @@
 """A private Mosquitto broker on a free loopback port, with a temp config, that tests can kill and restart
-(the benchmarks and the demo's MQTT variants use it too)."""
+(the cloud and uplink benchmarks use it too)."""
 
 from __future__ import annotations
 
