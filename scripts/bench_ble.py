@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import dataclasses
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -23,16 +22,14 @@ from bumble.core import UUID
 from bumble.device import Connection, Device, Peer
 from bumble.gatt import Characteristic, CharacteristicValue, Service
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the test rig's radio lives in tests/
-
 from fwsim.lock import LockStore, PadlockCore, PadlockPeripheral
 from fwsim.phone.bumble_central import BumbleCentral
 from fwsim.phone.session import PadlockSession
+from fwsim.rig.radio import LocalRadio
 from protocols import crypto
 from protocols.padlock import messages as m
 from protocols.vectorgen import padlock as v
 from safegrid.logging import configure_logging
-from tests.rig.radio import LocalRadio
 
 ECHO_SERVICE = "5afe00e0-5a6d-4c0b-9e1f-3c7a2b8d1e40"
 ECHO_WRITE = "5afe00e1-5a6d-4c0b-9e1f-3c7a2b8d1e40"

@@ -42,8 +42,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import MetaData, Table, quoted_name, select
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the seeded world and the broker rig live in tests/
-
 from cloud.db.engine import Database
 from cloud.db.migrate import upgrade
 from cloud.devices.models import Gateway, GatewayStatus
@@ -52,11 +50,11 @@ from cloud.ingest.models import IngestStream
 from cloud.keys.service import init_keys, keys_dir
 from cloud.settings import CloudSettings
 from cloud.telemetry.models import Reading
+from fwsim.rig.availability import find_binary
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.world import PASSWORD, seed_world
 from protocols import topics
 from protocols.uplink import encode_envelope, make_envelope
-from tests.cloud.world import PASSWORD, seed_world
-from tests.rig.availability import find_binary
-from tests.rig.mosquitto import MosquittoBroker
 
 T0_MS = 1_777_885_200_000
 GASES = [("O2", 20.9, "%VOL"), ("H2S", 0.4, "ppm"), ("CO", 1.0, "ppm"), ("LEL", 0.0, "%LEL")]
@@ -404,8 +402,8 @@ def main() -> None:
 @contextlib.contextmanager
 def local_postgres() -> Iterator[str]:
     """A throwaway cluster with fsync on (the test rig's, which turns durability off for speed otherwise)."""
-    from tests.rig.availability import find_postgres_bindir
-    from tests.rig.postgres import PostgresCluster
+    from fwsim.rig.availability import find_postgres_bindir
+    from fwsim.rig.postgres import PostgresCluster
 
     bindir = find_postgres_bindir()
     if bindir is None:

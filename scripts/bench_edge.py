@@ -28,32 +28,30 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge.clocktrust import ClockKeeper
+from edge.config import load_edge_config
+from edge.core.alarms import AlarmSet
+from edge.daemon import Daemon, records
+from edge.daemon.actions import ActionExecutor
+from edge.daemon.detectors import DetectorLink
+from edge.daemon.journal import Journal, Staged
+from edge.daemon.padlocks import HeldPushes
+from edge.daemon.spaces import SpaceRunner
+from edge.drivers.modbus import ModbusBus, SerialLine
+from edge.drivers.modbus.poller import PollResult
+from edge.ledger import Ledger
+from edge.outbox import Outbox
+from fwsim.gas import GasSimulator, ManualClock, RtuPort, ScenarioEngine, load_scenario, parse_scenario
+from fwsim.rig.availability import find_binary
+from fwsim.rig.serial_line import PtyLine
+from fwsim.stage.edge_site import SPACE, Site
+from protocols import crypto
+from protocols.gasprofile import blocks_from_image, decode_detector, read_plan
+from safegrid.logging import configure_logging
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the test rig's pty line and the daemon test site live in tests/
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-
-from edge.clocktrust import ClockKeeper  # noqa: E402
-from edge.config import load_edge_config  # noqa: E402
-from edge.core.alarms import AlarmSet  # noqa: E402
-from edge.daemon import Daemon, records  # noqa: E402
-from edge.daemon.actions import ActionExecutor  # noqa: E402
-from edge.daemon.detectors import DetectorLink  # noqa: E402
-from edge.daemon.journal import Journal, Staged  # noqa: E402
-from edge.daemon.padlocks import HeldPushes  # noqa: E402
-from edge.daemon.spaces import SpaceRunner  # noqa: E402
-from edge.drivers.modbus import ModbusBus, SerialLine  # noqa: E402
-from edge.drivers.modbus.poller import PollResult  # noqa: E402
-from edge.ledger import Ledger  # noqa: E402
-from edge.outbox import Outbox  # noqa: E402
-from fwsim.gas import GasSimulator, ManualClock, RtuPort, ScenarioEngine, load_scenario, parse_scenario  # noqa: E402
-from protocols import crypto  # noqa: E402
-from protocols.gasprofile import blocks_from_image, decode_detector, read_plan  # noqa: E402
-from safegrid.logging import configure_logging  # noqa: E402
-from tests.edge.daemon.site import SPACE, Site  # noqa: E402
-from tests.rig.availability import find_binary  # noqa: E402
-from tests.rig.serial_line import PtyLine  # noqa: E402
-
 
 def show(name: str, value: str, beside: str = "") -> None:
     print(f"  {name:<58} {value:>16}" + (f"   ({beside})" if beside else ""), flush=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -20,13 +19,11 @@ from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the test rig's pty line lives in tests/
-
 from edge.drivers.modbus import ModbusBus, SerialLine
 from fwsim.gas import GasSimulator, RtuPort, ScaledClock, load_scenario
+from fwsim.rig.availability import find_binary
+from fwsim.rig.serial_line import PtyLine
 from protocols.modbus_rtu import read_reply_bytes, read_request_bytes, transaction_time_s
-from tests.rig.availability import find_binary
-from tests.rig.serial_line import PtyLine
 
 BAUD = 9600
 LIVE_BLOCK = (4, 0, 10)  # function, start, count: a 4-gas detector's live registers

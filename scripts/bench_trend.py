@@ -15,15 +15,10 @@ checks zero false trends over an hour and a lead on the slow rises.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the scenario runner lives beside the tests that use it
-
-from edge.core.limits import Gas  # noqa: E402
-from tests.edge.daemon.trend_runs import run_scenario  # noqa: E402
+from edge.core.limits import Gas
+from fwsim.stage.trend import run_scenario
 
 RISING = {"lel_rise": Gas.FLAMMABLE, "o2_depletion": Gas.O2, "h2s_spike": Gas.H2S, "co_plume": Gas.CO}
 

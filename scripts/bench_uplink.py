@@ -19,19 +19,17 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the test rig and receiver live in tests/
-
 from edge.downlink import CommandGate, CounterStore
 from edge.outbox import Outbox
 from edge.uplink import BatchConfig, MqttConfig, Sender, build_batch
 from edge.uplink.mqtt import MqttUplink
+from fwsim.rig.availability import find_binary
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.receiver import AckingReceiver
 from protocols import crypto
 from protocols.uplink import decode_envelope
 from protocols.vectorgen import seeded_key
 from safegrid.logging import configure_logging
-from tests.edge.uplink.receiver import AckingReceiver
-from tests.rig.availability import find_binary
-from tests.rig.mosquitto import MosquittoBroker
 
 GATEWAY = "gw-bench-1"
 BODY = {"space_id": "space-1", "detector_id": "det-1",

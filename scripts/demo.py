@@ -6,7 +6,7 @@
   else an os.openpty bridge), polled by the gateway over Modbus RTU;
 - the padlock and the worker's phone on a virtual BLE radio (bumble controllers linked in this process).
 
-The flow is the end-to-end test's (``tests/e2e/slice.py``): enrolment and provisioning, a permit applied for and
+The flow is the end-to-end test's (``fwsim.stage.slice``): enrolment and provisioning, a permit applied for and
 approved in the cloud, pushed to the gateway, the gas attestation pushed to the padlock, the phone's token fetched
 from the cloud and the padlock unlocked, an H2S spike raising a cloud alert with the space's rescue card,
 acknowledged by the attendant in the cloud, the padlock closed and the session closed. No broker, no database
@@ -30,24 +30,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the scenario is the end-to-end test's (tests/e2e)
-
-from edge.daemon import Daemon  # noqa: E402
-from fwsim.gas import GasSimulator, RtuPort  # noqa: E402
-from fwsim.lock.radio import VirtualRadio, pick_free_ports  # noqa: E402
-from safegrid.logging import configure_logging  # noqa: E402
-from tests.cloud.world import PASSWORD  # noqa: E402
-from tests.e2e.cloud_process import running_cloud  # noqa: E402
-from tests.e2e.slice import Slice, SliceFailed, check_order  # noqa: E402
-from tests.edge.daemon.site import RunningClock, scenario  # noqa: E402
-
-# Either import is missing, depending on whether the serial line has moved out of the test rig yet: hence the
-# ignores that may or may not be needed (drop the fallback and both ignores once it has moved).
-try:
-    from fwsim.serial_line import PtyLine  # type: ignore[import-not-found, unused-ignore]
-except ImportError:  # until the serial line has moved out of the test rig
-    from tests.rig.serial_line import PtyLine  # type: ignore[no-redef, unused-ignore]
+from edge.daemon import Daemon
+from fwsim.gas import GasSimulator, RtuPort
+from fwsim.lock.radio import VirtualRadio, pick_free_ports
+from fwsim.rig.serial_line import PtyLine
+from fwsim.stage.cloud import running_cloud
+from fwsim.stage.edge_site import RunningClock, scenario
+from fwsim.stage.slice import Slice, SliceFailed, check_order
+from fwsim.stage.world import PASSWORD
+from safegrid.logging import configure_logging
 
 T0 = time.monotonic()
 

@@ -24,11 +24,12 @@ from typing import Any, Protocol
 import pytest
 import pytest_asyncio
 
-from tests.rig.availability import find_binary, find_postgres_bindir, require_binary, service_unavailable
+from fwsim.rig.availability import find_binary, find_postgres_bindir
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.rig.postgres import PostgresCluster
+from fwsim.rig.serial_line import PtyLine
+from tests.rig.availability import require_binary, service_unavailable
 from tests.rig.leaks import LeakSnapshot, find_leaked_tasks, find_leaks
-from tests.rig.mosquitto import MosquittoBroker
-from tests.rig.postgres import PostgresCluster
-from tests.rig.serial_line import PtyLine
 
 SOAK_SKIP_REASON = "soak test: run with --soak"
 # Tests using these fixtures get the marker of the same name, so `-m "not postgres"` works.
@@ -179,7 +180,7 @@ def serial_pty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PtyLine]:
 async def ble_radio() -> AsyncIterator[Any]:
     """In-process virtual radio: ``await ble_radio.powered_device("name", services=[...])``."""
     try:
-        from tests.rig.radio import LocalRadio  # bumble is the sim extra: loaded only by tests that use it
+        from fwsim.rig.radio import LocalRadio  # bumble is the sim extra: loaded only by tests that use it
     except ImportError as exc:
         service_unavailable(f"bumble is not installed ({exc}): pip install 'safegrid[sim]'")
     radio = LocalRadio()
@@ -194,7 +195,7 @@ def ble_radio_tcp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     Two controllers by default; ``@pytest.mark.parametrize("ble_radio_tcp", [3], indirect=True)`` for more.
     """
     try:
-        from tests.rig.radio import TcpRadio
+        from fwsim.rig.radio import TcpRadio
     except ImportError as exc:
         service_unavailable(f"bumble is not installed ({exc}): pip install 'safegrid[sim]'")
     radio = TcpRadio(tmp_path_factory.mktemp("radio"), count=getattr(request, "param", 2))

@@ -30,3 +30,30 @@ def test_edge_never_imports_cloud_and_vice_versa() -> None:
                 if stripped.startswith((f"import {forbidden}", f"from {forbidden} ", f"from {forbidden}.")):
                     offenders.append(f"{path.relative_to(root)}: {stripped}")
     assert offenders == []
+
+
+def test_nothing_outside_the_tests_imports_them() -> None:
+    """The demo, the benchmarks and the product take the simulated site from ``fwsim.stage``/``fwsim.rig``: a fresh
+    install without tests/ must run them."""
+    root = Path(__file__).resolve().parent.parent
+    skip = {"tests", ".venv", "build", ".git"}
+    offenders = []
+    for path in root.rglob("*.py"):
+        if skip & set(path.relative_to(root).parts):
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if stripped.startswith(("import tests", "from tests ", "from tests.")):
+                offenders.append(f"{path.relative_to(root)}: {stripped}")
+    assert offenders == []
+
+
+def test_device_simulators_load_without_edge_cloud_or_the_stage() -> None:
+    """``safegrid[sim]`` alone runs the device simulators: importing them loads neither edge nor cloud (the staged
+    site, which does, is imported only on demand)."""
+    code = ("import sys, fwsim.gas, fwsim.lock, fwsim.phone, fwsim.cli, fwsim.rig.serial_line, fwsim.rig.mosquitto\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'edge', 'cloud', 'tests'}), "
+            "sorted(m for m in sys.modules if m.startswith('fwsim.stage')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+                         cwd=Path(__file__).resolve().parent.parent / "firmware-sim")
+    assert out.stdout.split() == ["[]", "[]"]

@@ -19,15 +19,14 @@ from cloud.db.migrate import upgrade
 from cloud.keys import service as keys_service
 from cloud.settings import CloudSettings
 from cloud.telemetry.factory import close_sink
-from tests.cloud.world import PASSWORD, World, seed_world
+from fwsim.stage.cloud import FAST_AUTH
+from fwsim.stage.world import PASSWORD, World, seed_world
 
 with warnings.catch_warnings():
     # Starlette's test client announces a future switch of HTTP library; nothing to act on here.
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     from fastapi.testclient import TestClient
 
-# argon2 at its minimum cost: the tests exercise the flow, not the hardness.
-FAST_AUTH = {"argon2_memory_kib": 1024, "argon2_time_cost": 1, "argon2_parallelism": 1}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

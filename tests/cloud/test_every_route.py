@@ -49,11 +49,11 @@ from cloud.db.migrate import upgrade
 from cloud.keys import service as keys_service
 from cloud.keys.service import init_keys, keys_dir
 from cloud.metadata import load_metadata
+from fwsim.stage.field import make_csr
+from fwsim.stage.world import PASSWORD, World, enterprise_body, seed_world, space_body
 from protocols import crypto
 from tests.cloud.conftest import Clock, Logins, make_settings, throwaway_app
 from tests.cloud.ingest.helpers import alarm, batch_bytes, session
-from tests.cloud.permits.site import make_csr
-from tests.cloud.world import PASSWORD, World, enterprise_body, seed_world, space_body
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*starlette.testclient.*")

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
 
+from fwsim.stage.world import World
 from tests.cloud.conftest import Logins
-from tests.cloud.world import World
 
 
 def test_oversized_body_is_413(client: TestClient, as_user: Logins, world: World) -> None:

@@ -24,12 +24,12 @@ from cloud.db.migrate import upgrade
 from cloud.devices.models import Gateway
 from cloud.keys.service import init_keys, keys_dir
 from cloud.settings import CloudSettings
+from fwsim.stage.cloud import FAST_AUTH
+from fwsim.stage.world import seed_world
 from protocols.uplink.envelope import CONTENT_TYPE
 from tests.cloud.alerts.test_notify import webhook  # noqa: F401 (the webhook fixture)
-from tests.cloud.conftest import FAST_AUTH
 from tests.cloud.ingest.helpers import add_gateway, alarm, batch_bytes
 from tests.cloud.test_cli import ADMIN_PASSWORD, cloud_exe, run_cli
-from tests.cloud.world import seed_world
 
 FAST_ARGON = "argon2_memory_kib = 1024\nargon2_time_cost = 1\nargon2_parallelism = 1\n"
 

@@ -45,14 +45,14 @@ from edge.outbox import Outbox
 from edge.uplink import BatchConfig, HttpConfig, Sender
 from edge.uplink.config import TlsConfig
 from edge.uplink.http import HttpUplink
+from fwsim.rig.processes import ManagedProcess, free_port
+from fwsim.stage.cloud import START_TIMEOUT_S, prepare
+from fwsim.stage.field import make_csr
+from fwsim.stage.world import PASSWORD, World
 from protocols.commands import verify_command
 from protocols.crypto import public_key_from_raw
 from protocols.uplink import Ack
-from tests.cloud.permits.site import make_csr
-from tests.cloud.world import PASSWORD, World
-from tests.e2e.cloud_process import START_TIMEOUT_S, prepare
 from tests.rig.mqtt_tls import Identity, Pki
-from tests.rig.processes import ManagedProcess, free_port
 
 GW_A, GW_B = "gw-mtls-a", "gw-mtls-b"
 BASE_MS = 1_767_225_600_000

@@ -1,6 +1,6 @@
 """The first vertical slice, end to end, with real parts: the cloud served on SQLite, the edge daemon with the HTTP
 uplink and HTTP command polling, the gas simulator on a serial line, the padlock simulator and the phone client each
-on their own controller of the virtual radio (the flow itself: ``tests.e2e.slice``).
+on their own controller of the virtual radio (the flow itself: ``fwsim.stage.slice``).
 
 A permit applied for and approved in the cloud is pushed to the gateway; the gateway's attestation reaches the
 padlock over the radio; the phone fetches its token from the cloud and unlocks; an H2S spike raises an alarm that
@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.cloud_process import mqtt_workers, running_cloud
-from tests.e2e.site import FieldSite
-from tests.e2e.slice import Slice, SliceResult, check_order
+from fwsim.stage.cloud import mqtt_workers, running_cloud
+from fwsim.stage.field import FieldSite
+from fwsim.stage.slice import Slice, SliceResult, check_order
 
 
 @pytest.mark.parametrize("ble_radio_tcp", [3], indirect=True)

@@ -28,8 +28,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.rig.availability import find_binary, service_unavailable
-from tests.rig.processes import ManagedProcess, ServiceError, read_log_tail
+from fwsim.rig.availability import find_binary
+from fwsim.rig.processes import ManagedProcess, ServiceError, read_log_tail
+from tests.rig.availability import service_unavailable
 
 CENTRAL_ADAPTER = "hci0"  # bleak's side: the gateway or the phone
 PERIPHERAL_ADAPTER = "hci1"  # the padlock's side

@@ -40,8 +40,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud.keys import ca
-from tests.rig.mosquitto import MosquittoBroker
-from tests.rig.processes import free_port, is_listening, wait_until
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.rig.processes import free_port, is_listening, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CONF = REPO / "config" / "mosquitto" / "safegrid.conf"

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from tests.rig.availability import REQUIRE_SERVICES_ENV, find_postgres_bindir, require_binary, service_unavailable
+from fwsim.rig.availability import find_postgres_bindir
+from tests.rig.availability import REQUIRE_SERVICES_ENV, require_binary, service_unavailable
 
 MISSING = "safegrid-no-such-binary"
 

@@ -12,7 +12,8 @@ from bumble.device import Device, Peer
 from bumble.gatt import Characteristic, Service
 from bumble.hci import Address
 
-from tests.rig.radio import REPO_ROOT, LocalRadio, TcpRadio, attached_device
+from fwsim.rig.radio import LocalRadio, TcpRadio, attached_device
+from tests.rig import REPO_ROOT
 
 SERVICE_UUID = "5a6e0001-7d3b-4d3e-9a54-0f1c2b3a4d5e"
 CHAR_UUID = "5a6e0002-7d3b-4d3e-9a54-0f1c2b3a4d5e"
@@ -65,7 +66,7 @@ async def test_tcp_radio_links_two_devices_of_this_process(ble_radio_tcp: TcpRad
 PERIPHERAL_SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
-    from tests.rig.radio import attached_device
+    from fwsim.rig.radio import attached_device
     from tests.rig.test_ble_radio import info_service
 
     async def main() -> None:

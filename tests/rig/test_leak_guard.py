@@ -11,8 +11,8 @@ import textwrap
 import threading
 from pathlib import Path
 
+from tests.rig import REPO_ROOT
 from tests.rig.leaks import LeakSnapshot, find_leaked_tasks, find_leaks
-from tests.rig.radio import REPO_ROOT
 
 QUICK_S = 0.1
 

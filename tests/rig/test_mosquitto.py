@@ -10,8 +10,8 @@ from contextlib import contextmanager
 import paho.mqtt.client as mqtt
 import pytest
 
-from tests.rig.mosquitto import MosquittoBroker
-from tests.rig.processes import ServiceError, accepts_connections
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.rig.processes import ServiceError, accepts_connections
 
 WAIT_S = 10.0
 

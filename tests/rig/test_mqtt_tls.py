@@ -19,11 +19,11 @@ from datetime import timedelta
 import pytest
 from cryptography import x509
 
+from fwsim.rig.processes import wait_until
 from protocols import topics
 from protocols.uplink.fields import GATEWAY_ID_RE
 from tests.rig.availability import require_binary
 from tests.rig.mqtt_tls import CLOUD_CN, SHIPPED_ACL, Identity, Probe, SafegridBroker, safegrid_broker
-from tests.rig.processes import wait_until
 
 pytestmark = pytest.mark.mosquitto
 

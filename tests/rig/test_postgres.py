@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from tests.rig.postgres import PostgresCluster
+from fwsim.rig.postgres import PostgresCluster
 
 
 def test_psycopg_connects_with_the_session_password(postgres: PostgresCluster) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import serial
 
-from tests.rig.availability import find_binary
-from tests.rig.serial_line import PtyLine
+from fwsim.rig.availability import find_binary
+from fwsim.rig.serial_line import PtyLine
 
 ALL_BYTES = bytes(range(256))  # raw mode: no CR/LF translation, no ^C/^S handling, no echo
 READ_TIMEOUT_S = 5.0

@@ -14,10 +14,10 @@ from cloud.audit.models import AuditEntry
 from cloud.db.engine import Database
 from cloud.downlink.models import DownlinkCommand
 from cloud.keys.service import KeyStore
+from fwsim.stage.world import World
 from protocols.commands import AlarmAck, verify_command
 from tests.cloud.conftest import Clock, Logins
 from tests.cloud.ingest.helpers import T0_MS, alarm, batch_bytes
-from tests.cloud.world import World
 
 ALERTS = "/api/v1/alerts"
 

@@ -18,10 +18,10 @@ from cloud.ingest.service import Sender, ingest_batch
 from cloud.registry.models import ConfinedSpace
 from cloud.telemetry.models import LatestReading, Reading
 from cloud.telemetry.sink import SqlSink
+from fwsim.stage.world import World
 from protocols.uplink.fields import b64url_encode
 from tests.cloud.conftest import Clock
 from tests.cloud.ingest.helpers import T0_MS, batch, telemetry
-from tests.cloud.world import World
 
 RULES = AlertSettings(refused_unlocks=3, refused_unlocks_window_s=600)
 LOCK = "a1b2c3d4e5f60718"

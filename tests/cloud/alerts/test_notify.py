@@ -24,10 +24,10 @@ from cloud.alerts.settings import AlertSettings, WebhookSettings
 from cloud.db.engine import Database
 from cloud.ingest.service import Sender, ingest_batch
 from cloud.telemetry.sink import SqlSink
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.world import World
 from tests.cloud.conftest import Clock
 from tests.cloud.ingest.helpers import alarm, batch
-from tests.cloud.world import World
-from tests.rig.mosquitto import MosquittoBroker
 
 
 class Hook(BaseHTTPRequestHandler):

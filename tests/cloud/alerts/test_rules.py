@@ -18,9 +18,9 @@ from cloud.permits.models import Permit
 from cloud.telemetry.sink import SqlSink
 from cloud.wiretime import from_ms
 from cloud.workers.models import Worker
+from fwsim.stage.world import World
 from tests.cloud.conftest import Clock
 from tests.cloud.ingest.helpers import T0_MS, batch, session, telemetry
-from tests.cloud.world import World
 
 RULES = AlertSettings(gateway_offline_after_s=300, session_gas_silence_s=120)
 

@@ -22,10 +22,10 @@ from cloud.alerts.worker import RulesWorker
 from cloud.db.engine import Database
 from cloud.devices.models import Gateway
 from cloud.settings import CloudSettings
+from fwsim.stage.world import World
 from tests.cloud.alerts.test_notify import raise_alarm, webhook  # noqa: F401 (the webhook fixture)
 from tests.cloud.conftest import Clock
 from tests.cloud.test_cli import cloud_exe
-from tests.cloud.world import World
 
 
 def _settings(settings: CloudSettings, hook: ThreadingHTTPServer | None = None) -> CloudSettings:

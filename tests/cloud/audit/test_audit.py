@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from fwsim.stage.world import World, enterprise_body, space_body
 from tests.cloud.conftest import Clock, Logins
-from tests.cloud.world import World, enterprise_body, space_body
 
 AUDIT = "/api/v1/audit"
 

@@ -11,8 +11,8 @@ from cloud.auth.models import AccessToken, LoginAttempt, User
 from cloud.auth.tokens import token_digest
 from cloud.db.engine import Database
 from cloud.settings import CloudSettings
+from fwsim.stage.world import PASSWORD, World
 from tests.cloud.conftest import Clock, Logins
-from tests.cloud.world import PASSWORD, World
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/users/me"

@@ -13,8 +13,8 @@ from cloud.auth.deps import PRINCIPAL_TTL_S, PrincipalCache
 from cloud.auth.roles import Principal, Role, Scope, ScopeKind
 from cloud.db.engine import Database
 from cloud.settings import CloudSettings
+from fwsim.stage.world import PASSWORD, World
 from tests.cloud.conftest import Clock, Logins
-from tests.cloud.world import PASSWORD, World
 
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/users/me"

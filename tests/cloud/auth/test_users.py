@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from fwsim.stage.world import PASSWORD, World
 from tests.cloud.conftest import Logins
-from tests.cloud.world import PASSWORD, World
 
 USERS = "/api/v1/users"
 NEW_PASSWORD = "another-password-456"

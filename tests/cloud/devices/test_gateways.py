@@ -8,9 +8,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
 
 from cloud.keys.service import Keyring
+from fwsim.stage.field import make_csr
 from protocols import crypto
 from tests.cloud.conftest import Clock, Logins
-from tests.cloud.permits.site import Site, make_csr
+from tests.cloud.permits.site import Site
 
 URL = "/api/v1/gateways"
 

@@ -17,11 +17,11 @@ from cloud.downlink.service import enqueue_command, pending_for_poll
 from cloud.errors import InvalidInput, NotFound
 from cloud.keys.service import Keyring, KeyStore, install, keys_dir
 from cloud.settings import CloudSettings
+from fwsim.rig.mosquitto import MosquittoBroker
 from protocols import topics
 from protocols.commands import verify_command
 from tests.cloud.conftest import Clock
 from tests.cloud.permits.site import Site, Subscriber
-from tests.rig.mosquitto import MosquittoBroker
 
 TIME = {"time_ms": 1}
 

@@ -37,6 +37,7 @@ from edge.downlink.gate import CommandRejected
 from edge.uplink import HttpConfig, MqttConfig
 from edge.uplink.http import HttpUplink
 from edge.uplink.mqtt import MqttUplink
+from fwsim.rig.mosquitto import MosquittoBroker
 from protocols import crypto, topics
 from protocols.commands import TimeSet, make_command, sign_command
 from protocols.uplink import Ack
@@ -44,7 +45,6 @@ from tests.cloud.conftest import Clock, Logins
 from tests.cloud.downlink.test_timesync import activate
 from tests.cloud.permits.site import Site
 from tests.cloud.permits.test_permit_flow import enrol, keys_of
-from tests.rig.mosquitto import MosquittoBroker
 
 #: Allowed beyond the bound for the instants the test itself reads around the measurement (same process).
 MARGIN_MS = 50

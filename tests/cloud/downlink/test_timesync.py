@@ -35,6 +35,7 @@ from edge.downlink import CommandGate, CounterStore
 from edge.downlink.gate import CommandRejected
 from edge.uplink import MqttConfig
 from edge.uplink.mqtt import MqttUplink
+from fwsim.rig.mosquitto import MosquittoBroker
 from protocols import topics
 from protocols.commands import SignedCommand, TimeSet, decode_poll, verify_command
 from protocols.uplink import Ack, Status, make_status
@@ -42,7 +43,6 @@ from tests.cloud.conftest import Clock, Logins
 from tests.cloud.permits.site import Site, Subscriber
 from tests.cloud.permits.test_permit_flow import enrol, keys_of
 from tests.edge.ops.waiting import eventually
-from tests.rig.mosquitto import MosquittoBroker
 
 URL = "/api/v1/gateways/gw-e1/commands"
 CONFIG = {"version": 1, "settings": {}}

@@ -10,9 +10,9 @@ import pytest
 from cloud.db.engine import Database
 from cloud.keys.service import KeyStore
 from cloud.settings import CloudSettings
+from fwsim.stage.world import World
 from tests.cloud.conftest import Clock, make_settings
 from tests.cloud.ingest.helpers import add_gateway, install_keys
-from tests.cloud.world import World
 
 
 @pytest.fixture

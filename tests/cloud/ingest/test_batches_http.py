@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from cloud.db.engine import Database
 from cloud.ingest.router import BATCHES_PATH_PATTERN
+from fwsim.stage.world import World
 from protocols.uplink import decode_ack
 from protocols.uplink.fields import GATEWAY_ID_RE
 from tests.cloud.conftest import Logins
 from tests.cloud.ingest.helpers import batch_bytes, reading_count, stored_seqs, telemetry
-from tests.cloud.world import World
 
 JSON = {"Content-Type": "application/json"}
 

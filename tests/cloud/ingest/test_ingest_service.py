@@ -17,6 +17,7 @@ from cloud.registry.ids import space_uid
 from cloud.sessions.models import LiveSession
 from cloud.telemetry.models import LatestReading, Reading
 from cloud.telemetry.sink import Origin, SqlSink
+from fwsim.stage.world import World
 from protocols.uplink import Ack
 from protocols.uplink.fields import b64url_encode
 from tests.cloud.conftest import Clock
@@ -29,7 +30,6 @@ from tests.cloud.ingest.helpers import (
     summary,
     telemetry,
 )
-from tests.cloud.world import World
 
 GW = "gw-e1"
 

@@ -18,10 +18,10 @@ from cloud.ingest.service import IngestResult, Sender, ingest_batch
 from cloud.telemetry.sink import SqlSink
 from edge.outbox import Outbox
 from edge.outbox.floor import SeqFloor
+from fwsim.stage.world import World
 from protocols.uplink import decode_envelope, encode_stored
 from tests.cloud.conftest import Clock
 from tests.cloud.ingest.helpers import T0_MS, stream
-from tests.cloud.world import World
 
 GW = "gw-e1"
 

@@ -17,12 +17,12 @@ import pytest
 from cloud.db.engine import Database
 from cloud.keys.service import KeyStore
 from cloud.settings import CloudSettings
+from fwsim.stage.world import World
 from protocols import topics
 from protocols.commands import AckCommand, verify_command
 from tests.cloud.conftest import Clock
 from tests.cloud.ingest.helpers import add_gateway, batch_bytes, stored_seqs, telemetry
 from tests.cloud.ingest.mqtt_rig import Worker, wait_for, write_config
-from tests.cloud.world import World
 from tests.rig.availability import require_binary
 from tests.rig.mqtt_tls import Probe, SafegridBroker, safegrid_broker
 

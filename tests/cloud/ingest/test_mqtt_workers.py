@@ -21,11 +21,11 @@ from cloud.alerts.models import Alert
 from cloud.db.engine import Database
 from cloud.keys.service import KeyStore
 from cloud.settings import CloudSettings
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.world import World
 from tests.cloud.conftest import Clock
 from tests.cloud.ingest.helpers import add_gateway, alarm, batch_bytes, reading_count, stored_seqs, telemetry
 from tests.cloud.ingest.mqtt_rig import Gateways, Worker, wait_for, write_config
-from tests.cloud.world import World
-from tests.rig.mosquitto import MosquittoBroker
 
 
 def records(first: int, count: int) -> list[dict[str, Any]]:

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from fwsim.stage.world import World
 from tests.cloud.conftest import Clock, Logins
 from tests.cloud.ingest.helpers import T0_MS, alarm, batch_bytes, session, telemetry
-from tests.cloud.world import World
 
 LIVE = "/api/v1/live/sessions"
 

@@ -15,11 +15,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.x509.oid import NameOID
 
 from cloud.auth.passwords import Passwords
 from cloud.auth.roles import Role, ScopeKind
@@ -32,10 +28,10 @@ from cloud.keys.service import Keyring, init_keys, keys_dir
 from cloud.settings import CloudSettings
 from cloud.workers import service as workers_service
 from cloud.workers.schemas import WorkerCreate
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.world import PASSWORD, World
 from protocols import crypto
 from tests.cloud.conftest import Clock, make_settings
-from tests.cloud.world import PASSWORD, World
-from tests.rig.mosquitto import MosquittoBroker
 
 TRAINED_UNTIL = date(2027, 12, 31)
 
@@ -117,13 +113,6 @@ def permit_body(site: Site, clock: Clock, **over: object) -> dict[str, object]:
         "rescue_plan": "三脚架救援，监护人呼叫 119"}
     body.update(over)
     return body
-
-
-def make_csr(gateway_id: str) -> tuple[ec.EllipticCurvePrivateKey, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (x509.CertificateSigningRequestBuilder()
-           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, gateway_id)])).sign(key, hashes.SHA256()))
-    return key, csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 class Subscriber:

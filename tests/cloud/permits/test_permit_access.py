@@ -9,6 +9,7 @@ from cloud.db.engine import Database
 from cloud.downlink.mqtt import BrokerSettings, MqttPublisher
 from cloud.downlink.publisher import publish_pending
 from cloud.keys.service import Keyring
+from fwsim.rig.mosquitto import MosquittoBroker
 from protocols import topics
 from protocols.commands import verify_command
 from protocols.revocation import verify_revocation_list
@@ -16,7 +17,6 @@ from protocols.uplink.fields import b64url_decode
 from tests.cloud.conftest import Clock, Logins
 from tests.cloud.permits.site import Site, Subscriber, permit_body
 from tests.cloud.permits.test_permit_flow import URL, apply_and_approve, keys_of
-from tests.rig.mosquitto import MosquittoBroker
 
 
 def test_revoke_publishes_a_signed_revocation_on_the_gateway_topic(client: TestClient, as_user: Logins, site: Site,

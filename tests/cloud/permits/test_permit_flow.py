@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
 
 from cloud.keys.service import Keyring
+from fwsim.stage.field import make_csr
 from protocols import crypto
 from protocols.commands import decode_poll, verify_command
 from protocols.padlock.challenges import PendingChallenge
@@ -18,7 +19,7 @@ from protocols.padlock.unlock import decide_unlock
 from protocols.token import check_unlock, sign_pop, token_hash
 from protocols.uplink.fields import b64url_decode
 from tests.cloud.conftest import Clock, Logins
-from tests.cloud.permits.site import Site, make_csr, permit_body
+from tests.cloud.permits.site import Site, permit_body
 
 URL = "/api/v1/permits"
 

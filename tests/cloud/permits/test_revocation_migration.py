@@ -10,7 +10,7 @@ from cloud.db.engine import Database, writer
 from cloud.db.migrate import alembic_config, current_revisions, head_revisions, upgrade
 from cloud.downlink.counters import read
 from cloud.permits.revocation import revocation_counter
-from tests.cloud.world import World
+from fwsim.stage.world import World
 
 
 def _to(database: Database, revision: str, *, down: bool = False) -> None:

@@ -15,6 +15,7 @@ from cloud.permits.models import RevocationListRecord
 from cloud.registry import spaces_service
 from cloud.registry.ids import space_uid
 from cloud.registry.schemas import SpaceCreate
+from fwsim.stage.world import space_body
 from protocols import crypto
 from protocols.commands import verify_command
 from protocols.errors import GattError
@@ -24,7 +25,6 @@ from protocols.uplink.fields import b64url_decode
 from tests.cloud.conftest import Clock, Logins
 from tests.cloud.permits.site import Site
 from tests.cloud.permits.test_permit_flow import URL, apply_and_approve, keys_of
-from tests.cloud.world import space_body
 
 OTHER_LOCK = "c0ffee0000000001"
 

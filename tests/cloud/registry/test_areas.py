@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from fwsim.stage.world import World
 from tests.cloud.conftest import Logins
-from tests.cloud.world import World
 
 API = "/api/v1"
 

@@ -9,8 +9,8 @@ from openpyxl import Workbook
 
 from cloud.registry.importer import COLUMNS
 from cloud.registry.uploads import XLSX_TYPE
+from fwsim.stage.world import World, uscc
 from tests.cloud.conftest import Logins
-from tests.cloud.world import World, uscc
 
 URL = "/api/v1/enterprises/import"
 CSV = {"Content-Type": "text/csv"}

@@ -15,7 +15,7 @@ from edge.config import load_edge_config
 from edge.daemon import Daemon
 from edge.daemon.padlocks import HeldPushes
 from fwsim.gas import GasSimulator, RtuPort
-from tests.edge.daemon.site import RunningClock, Site, scenario
+from fwsim.stage.edge_site import RunningClock, Site, scenario
 
 
 async def no_ntp() -> None:

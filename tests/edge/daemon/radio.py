@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge.config import EdgeConfig
 from fwsim.lock import PadlockCore, PadlockPeripheral
 from fwsim.lock.radio import hci_device
+from fwsim.stage.edge_site import ENTERPRISE, LOCK, PERMIT, SPACE, WORKER, Site
 from protocols import crypto
 from protocols.padlock import messages as m
 from protocols.token import PermitClaims, issue_token
-from tests.edge.daemon.site import ENTERPRISE, LOCK, PERMIT, SPACE, WORKER, Site
 
 
 def lock_core(site: Site, issuer: Ed25519PrivateKey) -> PadlockCore:

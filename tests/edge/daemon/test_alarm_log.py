@@ -12,7 +12,8 @@ import structlog
 
 from edge.core.alarms import AlarmKind
 from edge.daemon import Daemon
-from tests.edge.daemon.site import SPACE, SPIKE_AT, SPIKE_END, Site, eventually, outbox_rows
+from fwsim.stage.edge_site import SPACE, SPIKE_AT, SPIKE_END, Site
+from tests.edge.daemon.site import eventually, outbox_rows
 
 
 def alarm_of(daemon: Daemon, kind: AlarmKind) -> Any:

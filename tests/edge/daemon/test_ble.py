@@ -20,12 +20,13 @@ from edge.daemon import Daemon
 from edge.daemon.ble import PadlockRadio
 from fwsim.phone import Phone, TokenFile
 from fwsim.phone.bumble_central import BumbleCentral
+from fwsim.rig.radio import attached_device
+from fwsim.stage.edge_site import LOCK, PERMIT, SPACE, Site
 from protocols import crypto
 from safegrid.config import ConfigError
 from tests.edge.daemon.conftest import no_ntp
 from tests.edge.daemon.radio import lock_core, padlock_on, radio_config, token_for
-from tests.edge.daemon.site import LOCK, PERMIT, SPACE, Site, eventually, outbox_rows
-from tests.rig.radio import attached_device
+from tests.edge.daemon.site import eventually, outbox_rows
 
 STEP_S = 40.0  # generous: a visit waits out the protocol's reconnect gap, and the machine is shared
 

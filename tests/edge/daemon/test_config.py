@@ -8,8 +8,8 @@ import pytest
 
 from edge.cli import main
 from edge.config import load_edge_config
+from fwsim.stage.edge_site import Site
 from safegrid.config import ConfigError
-from tests.edge.daemon.site import Site
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "edge.example.toml"
 

@@ -26,9 +26,10 @@ from edge.daemon import Daemon
 from edge.daemon.padlocks import HeldPushes
 from edge.daemon.records import uplink_gas
 from fwsim.gas import GasSimulator, RtuPort, parse_scenario
+from fwsim.stage.edge_site import LOCK, SPACE, RunningClock, Site
 from protocols.padlock.events import EventKind
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import LOCK, SPACE, RunningClock, Site, eventually, outbox_rows
+from tests.edge.daemon.site import eventually, outbox_rows
 
 POLL_S = 0.3  # the site's detector: polled every 0.3 s, timeout 0.3 s, no retry, comm-fault after 2 failed polls
 FAIL_AFTER = 2

@@ -4,8 +4,9 @@ which shows each session's latest record by seq, counts the people inside whatev
 from __future__ import annotations
 
 from edge.daemon import Daemon
+from fwsim.stage.edge_site import LOCK, PERMIT, SPACE, Site
 from protocols.padlock.events import EventKind
-from tests.edge.daemon.site import LOCK, PERMIT, SPACE, Site, eventually, outbox_rows
+from tests.edge.daemon.site import eventually, outbox_rows
 
 
 async def test_every_change_of_the_entrant_count_restates_the_session(daemon: Daemon, site: Site) -> None:

@@ -18,13 +18,14 @@ from edge.daemon import Daemon
 from edge.daemon.padlocks import held_push_key
 from fwsim.phone import Phone, TokenFile
 from fwsim.phone.bumble_central import BumbleCentral
+from fwsim.rig.radio import attached_device
+from fwsim.stage.edge_site import LOCK, SPACE, Site
 from protocols import crypto
 from protocols.revocation import make_revocation_list, sign_revocation_list
 from protocols.uplink.fields import b64url_encode
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
 from tests.edge.daemon.radio import lock_core, padlock_on, radio_config, token_for
-from tests.edge.daemon.site import LOCK, SPACE, Site, eventually
-from tests.rig.radio import attached_device
+from tests.edge.daemon.site import eventually
 
 STEP_S = 40.0  # generous: a radio visit waits out the protocol's reconnect gap, and the machine is shared
 

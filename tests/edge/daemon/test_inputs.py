@@ -13,8 +13,9 @@ from edge.daemon import Daemon
 from edge.daemon.console import call
 from edge.drivers.ble.errors import PadlockLinkError
 from fwsim.gas import RtuPort
+from fwsim.stage.edge_site import LOCK, SPACE, Site
 from protocols.padlock.events import EventKind
-from tests.edge.daemon.site import LOCK, SPACE, Site, eventually, outbox_rows
+from tests.edge.daemon.site import eventually, outbox_rows
 
 
 def kinds_of(daemon: Daemon) -> set[AlarmKind]:

@@ -26,6 +26,10 @@ from edge.daemon.ble import PadlockRadio
 from edge.daemon.padlocks import HeldPushes
 from fwsim.phone import Phone, TokenFile
 from fwsim.phone.bumble_central import BumbleCentral
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.rig.radio import attached_device
+from fwsim.stage.edge_site import GATEWAY, LOCK, PERMIT, SPACE, SPIKE_AT, SPIKE_END, Site
+from fwsim.stage.receiver import AckingReceiver
 from protocols import crypto
 from protocols.padlock.audit import verify_chain
 from protocols.padlock.pushes import verify_gas_attestation
@@ -33,10 +37,7 @@ from protocols.uplink import make_record
 from protocols.uplink.fields import b64url_decode
 from tests.edge.daemon.conftest import no_ntp
 from tests.edge.daemon.radio import lock_core, padlock_on, radio_config, token_for
-from tests.edge.daemon.site import GATEWAY, LOCK, PERMIT, SPACE, SPIKE_AT, SPIKE_END, Site, eventually, outbox_rows
-from tests.edge.uplink.receiver import AckingReceiver
-from tests.rig.mosquitto import MosquittoBroker
-from tests.rig.radio import attached_device
+from tests.edge.daemon.site import eventually, outbox_rows
 
 Row = tuple[int, str, dict[str, Any]]
 

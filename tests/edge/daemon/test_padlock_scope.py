@@ -14,13 +14,14 @@ from edge.clocktrust import ClockKeeper
 from edge.config import load_edge_config
 from edge.daemon import Daemon
 from edge.daemon.padlocks import HeldPushes
+from fwsim.stage.edge_site import LOCK, SPACE, Site
 from protocols import crypto
 from protocols.padlock.audit import sign_entry
 from protocols.padlock.events import EventKind, LockEvent
 from protocols.revocation import RevocationList, sign_revocation_list
 from protocols.uplink.fields import b64url_encode
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import LOCK, SPACE, Site, eventually, outbox_rows
+from tests.edge.daemon.site import eventually, outbox_rows
 
 SPACE_B = "5b" * 16
 LOCK_B = "20" * 8

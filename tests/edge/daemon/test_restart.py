@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from edge.daemon.console import call
+from fwsim.stage.edge_site import LOCK, SPACE, Site
 from protocols.padlock.events import EventKind
 from protocols.uplink.fields import b64url_encode
-from tests.edge.daemon.site import LOCK, SPACE, Site, eventually, outbox_rows
+from tests.edge.daemon.site import eventually, outbox_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -20,8 +20,9 @@ from edge.config import load_edge_config
 from edge.core.alarms import AlarmError, AlarmKind
 from edge.daemon import Daemon
 from edge.daemon.padlocks import HeldPushes
+from fwsim.stage.edge_site import SPACE, SPIKE_AT, SPIKE_END, Site
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import SPACE, SPIKE_AT, SPIKE_END, Site, eventually
+from tests.edge.daemon.site import eventually
 from tests.edge.daemon.test_inputs import open_session
 
 PULSE_ON_S, PULSE_PERIOD_S = 0.3, 1.0

@@ -27,12 +27,13 @@ from edge.config import load_edge_config
 from edge.core.alarms import AlarmKind
 from edge.daemon import Daemon
 from edge.daemon.padlocks import HeldPushes
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.edge_site import GATEWAY, SPACE, SPIKE_AT, Site
+from fwsim.stage.receiver import AckingReceiver
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import GATEWAY, SPACE, SPIKE_AT, Site, eventually, outbox_rows
+from tests.edge.daemon.site import eventually, outbox_rows
 from tests.edge.daemon.test_inputs import open_session
 from tests.edge.daemon.test_restart import console, start_daemon, tail, wait_console
-from tests.edge.uplink.receiver import AckingReceiver
-from tests.rig.mosquitto import MosquittoBroker
 
 
 @contextmanager

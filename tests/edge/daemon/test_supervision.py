@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from edge.daemon import Daemon
-from tests.edge.daemon.site import SPACE, eventually
+from fwsim.stage.edge_site import SPACE
+from tests.edge.daemon.site import eventually
 
 
 async def test_a_failing_poll_handler_and_a_dying_poller_do_not_stop_the_polling(daemon: Daemon, gas: Any) -> None:

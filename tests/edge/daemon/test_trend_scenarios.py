@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from edge.core.limits import Gas
-from tests.edge.daemon.trend_runs import run_scenario
+from fwsim.stage.trend import run_scenario
 
 HOUR_S = 3600.0
 

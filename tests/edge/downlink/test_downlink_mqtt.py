@@ -13,12 +13,12 @@ from edge.downlink import CommandGate, CounterStore, Downlink, outbox_reporter
 from edge.outbox import Outbox
 from edge.uplink import MqttConfig
 from edge.uplink.mqtt import MqttUplink
+from fwsim.rig.mosquitto import MosquittoBroker
 from protocols import topics
 from protocols.commands import Command
 from protocols.vectorgen import seeded_key
 from tests.edge.downlink.commands import CLOUD_KEYS, GATEWAY, alarm_ack, now_ms
 from tests.edge.ops.waiting import eventually
-from tests.rig.mosquitto import MosquittoBroker
 
 
 async def test_forged_replayed_misdirected_and_expired_commands_never_reach_the_handler(

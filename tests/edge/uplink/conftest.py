@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from edge.downlink import CommandGate, CounterStore
 from edge.outbox import Outbox
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.receiver import AckingReceiver
 from protocols import crypto
 from protocols.uplink import make_record
 from protocols.vectorgen import seeded_key
-from tests.edge.uplink.receiver import AckingReceiver
-from tests.rig.mosquitto import MosquittoBroker
 
 GATEWAY = "gw-test-1"
 BASE_MS = 1_767_225_600_000  # record i happens at BASE_MS + i: its at_ms tells which record it is

@@ -13,13 +13,13 @@ from edge.downlink import CommandGate, Downlink
 from edge.outbox import Outbox
 from edge.uplink import BatchConfig, HttpConfig, Sender, UplinkConfig, UplinkKind, open_uplink
 from edge.uplink.http import HttpUplink
+from fwsim.stage.receiver import Stream
 from protocols.commands import Command, encode_poll
 from protocols.uplink import decode_envelope, encode_ack, make_ack
 from protocols.vectorgen import seeded_key
 from tests.edge.downlink.commands import alarm_ack
 from tests.edge.ops.waiting import eventually
 from tests.edge.uplink.conftest import BASE_MS, GATEWAY, append_records
-from tests.edge.uplink.receiver import Stream
 
 
 class TinyCloud:

@@ -17,12 +17,12 @@ from edge.outbox import Outbox
 from edge.uplink import BatchConfig, MqttConfig, Sender, UplinkUnavailable
 from edge.uplink.base import Batch
 from edge.uplink.mqtt import MqttUplink
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.receiver import AckingReceiver
 from protocols import topics
 from protocols.uplink import Status, decode_status
 from tests.edge.ops.waiting import eventually
 from tests.edge.uplink.conftest import BASE_MS, GATEWAY, append_records
-from tests.edge.uplink.receiver import AckingReceiver
-from tests.rig.mosquitto import MosquittoBroker
 
 FAST = BatchConfig(max_records=100, max_linger_s=0.02, ack_timeout_s=2.0, window=4, backoff_initial_s=0.05,
                    backoff_max_s=0.5)

@@ -22,11 +22,11 @@ from edge.outbox import Outbox
 from edge.uplink import BatchConfig, MqttConfig, Sender
 from edge.uplink.config import TlsConfig
 from edge.uplink.mqtt import MqttUplink
+from fwsim.stage.receiver import AckingReceiver
 from protocols import topics
 from protocols.uplink import decode_status
 from tests.edge.ops.waiting import eventually
 from tests.edge.uplink.conftest import BASE_MS, GATEWAY, append_records
-from tests.edge.uplink.receiver import AckingReceiver
 from tests.rig.availability import require_binary
 from tests.rig.mqtt_tls import SafegridBroker, safegrid_broker
 

@@ -12,10 +12,10 @@ from edge.cli import main
 from edge.uplink import HttpConfig, MqttConfig, UplinkConfig
 from edge.uplink.http import HttpUplink
 from edge.uplink.mqtt import MqttUplink
+from fwsim.rig.mosquitto import MosquittoBroker
+from fwsim.stage.edge_site import Site
 from safegrid.config import ConfigError, parse_config
-from tests.edge.daemon.site import Site
 from tests.edge.uplink.conftest import GATEWAY
-from tests.rig.mosquitto import MosquittoBroker
 
 
 def _key_of(data: dict[str, object]) -> str | None:

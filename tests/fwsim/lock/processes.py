@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.rig.radio import REPO_ROOT
+from tests.rig import REPO_ROOT
 
 WAIT_S = 20.0
 

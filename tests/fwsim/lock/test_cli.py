@@ -13,11 +13,12 @@ from fwsim.cli import main
 from fwsim.lock import LockStore
 from fwsim.phone.bumble_central import BumbleCentral
 from fwsim.phone.session import PadlockSession
+from fwsim.rig.radio import TcpRadio, attached_device
 from protocols.padlock import messages as m
 from protocols.padlock.events import EventKind
 from tests.fwsim.lock.processes import SimProcess, sim_argv
 from tests.fwsim.lock.world import STEP_TIMEOUT_S, provision_message, token_for_now, v, verify_log
-from tests.rig.radio import REPO_ROOT, TcpRadio, attached_device
+from tests.rig import REPO_ROOT
 
 
 @pytest.mark.parametrize("argv", [["radio", "--help"], ["lock", "--help"]])

@@ -11,9 +11,10 @@ import pytest
 from fwsim.cli import main
 from fwsim.phone.bumble_central import BumbleCentral
 from fwsim.phone.session import PadlockSession
+from fwsim.rig.radio import TcpRadio, attached_device
 from tests.fwsim.lock.processes import SimProcess, sim_argv
 from tests.fwsim.lock.world import STEP_TIMEOUT_S, provision_message, token_for_now, v
-from tests.rig.radio import REPO_ROOT, TcpRadio, attached_device
+from tests.rig import REPO_ROOT
 
 
 def test_phone_key_is_made_once_and_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,6 +13,7 @@ from edge.clocktrust import ClockUntrusted
 from edge.drivers.ble import Backend, PadlockLinkError, open_link
 from edge.drivers.ble.bumble_link import BumblePadlockLink
 from fwsim.lock import PadlockPeripheral
+from fwsim.rig.radio import attached_device
 from protocols import crypto
 from protocols.padlock.events import EventKind
 from protocols.padlock.messages import PushKind
@@ -29,7 +30,6 @@ from tests.edge.drivers.ble.world import (
     signer,
     start_lock,
 )
-from tests.rig.radio import attached_device
 
 
 async def within(awaitable: Any) -> Any:

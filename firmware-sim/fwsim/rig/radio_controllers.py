@@ -1,6 +1,6 @@
 """Run N >= 2 bumble virtual controllers on one LocalLink, each behind its own HCI transport.
 
-``python -m tests.rig.radio_controllers tcp-server:127.0.0.1:PORT1 tcp-server:127.0.0.1:PORT2 ...``
+``python -m fwsim.rig.radio_controllers tcp-server:127.0.0.1:PORT1 tcp-server:127.0.0.1:PORT2 ...``
 
 The installed ``bumble.apps.controllers`` does the same but accepts exactly two transports; the
 rig uses it for two and this module for three or more.
@@ -34,7 +34,7 @@ async def serve(specs: list[str]) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
-        print("usage: python -m tests.rig.radio_controllers <hci-transport> <hci-transport> [...]", file=sys.stderr)
+        print("usage: python -m fwsim.rig.radio_controllers <hci-transport> <hci-transport> [...]", file=sys.stderr)
         return 2
     asyncio.run(serve(argv))
     return 0

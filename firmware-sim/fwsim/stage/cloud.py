@@ -1,5 +1,5 @@
-"""The cloud as a real service for the end-to-end tests: ``safegrid-cloud serve`` in its own process on a SQLite
-file, its schema migrated, its keys made and the cloud tests' small city seeded (``tests.cloud.world``) first —
+"""The cloud as a real service for the end-to-end tests and the demo: ``safegrid-cloud serve`` in its own process
+on a SQLite file, its schema migrated, its keys made and the small city seeded (``fwsim.stage.world``) first —
 what an operator does with ``safegrid-cloud migrate``, ``keys init`` and the registries before gateways come.
 """
 
@@ -22,11 +22,13 @@ from cloud.db.engine import Database
 from cloud.db.migrate import upgrade
 from cloud.keys.service import init_keys, keys_dir
 from cloud.settings import CloudSettings
-from tests.cloud.conftest import FAST_AUTH
-from tests.cloud.world import World, seed_world
-from tests.rig.processes import ManagedProcess, free_port
+from fwsim.rig.processes import ManagedProcess, free_port
+from fwsim.stage.world import World, seed_world
 
 START_TIMEOUT_S = 60.0
+
+#: argon2 at its minimum cost: a simulated site exercises the flow, not the hash's hardness.
+FAST_AUTH = {"argon2_memory_kib": 1024, "argon2_time_cost": 1, "argon2_parallelism": 1}
 
 
 @dataclass

@@ -27,10 +27,10 @@ from fwsim.lock.radio import hci_device
 from fwsim.phone import OnlineFirst, Phone, TokenCache
 from fwsim.phone.bumble_central import BumbleCentral
 from fwsim.phone.cloud_tokens import CloudTokens
-from tests.cloud.world import PASSWORD
-from tests.e2e.cloud_process import CloudProcess
-from tests.e2e.site import GATEWAY, FieldSite
-from tests.edge.daemon.site import SPIKE_AT, SPIKE_END, RunningClock
+from fwsim.stage.cloud import CloudProcess
+from fwsim.stage.edge_site import SPIKE_AT, SPIKE_END, RunningClock
+from fwsim.stage.field import GATEWAY, FieldSite
+from fwsim.stage.world import PASSWORD
 
 STEP_S = 45.0  # generous: every hop is real (radio visits wait out the protocol's reconnect gap; HTTP polls)
 

@@ -1,5 +1,6 @@
-"""A small seeded city for the cloud tests: two districts, three grids, three enterprises with a confined
-space each, and users of each kind placed to test cross-district, cross-grid and cross-enterprise access.
+"""A small seeded city for the cloud tests, the end-to-end flow and the demo: two districts, three grids, three
+enterprises with a confined space each, and users of each kind placed to test cross-district, cross-grid and
+cross-enterprise access.
 
     D1 ─ S1 ─ G1  ─ E1  (space SP1)     users: sup1 (D1), law1 (D1), officer1 (G1), mgr1, worker1 (E1)
              └ G1b ─ E1b (space SP1b)

@@ -1,11 +1,12 @@
-"""A private Mosquitto broker on a free loopback port, with a temp config, that tests can kill and restart."""
+"""A private Mosquitto broker on a free loopback port, with a temp config, that tests can kill and restart
+(the cloud and uplink benchmarks use it too)."""
 
 from __future__ import annotations
 
 import signal
 from pathlib import Path
 
-from tests.rig.processes import ManagedProcess, ServiceError, free_port, is_listening, wait_until
+from fwsim.rig.processes import ManagedProcess, ServiceError, free_port, is_listening, wait_until
 
 START_TIMEOUT_S = 10.0
 

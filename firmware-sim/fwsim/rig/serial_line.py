@@ -15,7 +15,7 @@ import threading
 import tty
 from pathlib import Path
 
-from tests.rig.processes import ManagedProcess, ServiceError, wait_until
+from fwsim.rig.processes import ManagedProcess, ServiceError, wait_until
 
 START_TIMEOUT_S = 10.0
 _SOCAT_READY = "starting data transfer loop"

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.rig.processes import ServiceError, free_port, read_log_tail
+from fwsim.rig.processes import ServiceError, free_port, read_log_tail
 
 SUPERUSER = "safegrid_test"
 CLUSTER_OS_USER = "postgres"

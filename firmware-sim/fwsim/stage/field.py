@@ -5,7 +5,7 @@ technician registers the gateway and its padlock, enrols the gateway with a one-
 device token, trusted command keys) and provisions the factory-new padlock with the cloud's issuer keys and the
 gateway's key; the edge.toml is written from what enrolment returned.
 
-The seeded city (``tests.cloud.world``) gives enterprise E1 with space SP1 (whose rescue card names a tripod),
+The seeded city (``fwsim.stage.world``) gives enterprise E1 with space SP1 (whose rescue card names a tripod),
 its manager mgr1 and worker1's account.
 """
 
@@ -18,17 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
 
 from cloud.registry.ids import space_uid
 from edge.daemon.keyfile import key_pem
 from fwsim.lock import PadlockCore
+from fwsim.stage.cloud import CloudProcess
+from fwsim.stage.world import PASSWORD
 from protocols import crypto
 from protocols.padlock import messages as m
 from safegrid.files import write_private_file
-from tests.cloud.permits.site import make_csr
-from tests.cloud.world import PASSWORD
-from tests.e2e.cloud_process import CloudProcess
 
 GATEWAY = "gw-e2e"
 TRAINED_UNTIL = date.today() + timedelta(days=365)
@@ -205,3 +208,10 @@ console = {"true" if serve else "false"}
 
     async def live_sessions(self) -> list[dict[str, Any]]:
         return list((await self.call("GET", "/api/v1/live/sessions", "mgr1"))["items"])
+
+
+def make_csr(gateway_id: str) -> tuple[ec.EllipticCurvePrivateKey, str]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, gateway_id)])).sign(key, hashes.SHA256()))
+    return key, csr.public_bytes(serialization.Encoding.PEM).decode("ascii")

@@ -1,7 +1,7 @@
-"""Starting, watching and stopping the external processes of the test rig.
+"""Starting, watching and stopping the external processes of a simulated site (the test rig, the demo, the benchmarks).
 
 Each service writes its output to a log file in its own temp dir (no reader threads, so nothing
-here can leak a thread), and the rig shows the tail of that log when a test fails.
+here can leak a thread), and the test rig shows the tail of that log when a test fails.
 """
 
 from __future__ import annotations

@@ -27,10 +27,9 @@ from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink
 
-from tests.rig.processes import ManagedProcess, ServiceError, free_port, is_listening, wait_until
+from fwsim.rig.processes import ManagedProcess, ServiceError, free_port, is_listening, wait_until
 
 START_TIMEOUT_S = 20.0
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def random_static_address() -> Address:
@@ -113,10 +112,9 @@ class TcpRadio:
 
     def start(self) -> None:
         servers = [f"tcp-server:{self.host}:{port}" for port in self.ports]
-        # bumble's own app takes exactly two transports; more need the rig's equivalent runner.
-        module = "bumble.apps.controllers" if len(servers) == 2 else "tests.rig.radio_controllers"
+        # bumble's own app takes exactly two transports; more need the rig's own runner (fwsim.rig.radio_controllers).
+        module = "bumble.apps.controllers" if len(servers) == 2 else "fwsim.rig.radio_controllers"
         env = {**os.environ, "BUMBLE_LOGLEVEL": os.environ.get("BUMBLE_LOGLEVEL", "INFO")}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         self._process.start([sys.executable, "-m", module, *servers], env=env)
         try:
             # Checked in /proc rather than by connecting: each tcp-server takes its latest connection
