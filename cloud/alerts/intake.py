@@ -91,6 +91,9 @@ def apply_alarms(db: Session, origin: Origin, records: Sequence[AlarmRecord], sp
             alert.cause = body.cause
             alert.data = body.model_dump(mode="json", exclude_defaults=True)
             alert.updated_at = now
+        if body.state == "acknowledged" and state is AlertState.RESOLVED:
+            # Acknowledged after the clear: the acknowledgement is a step of its own (who and when), then the end.
+            advance(db, alert, AlertState.ACKNOWLEDGED, at=at, by=by, now=now)
         if state is not None and advance(db, alert, state, at=at, by=by, now=now):
             changed.append(alert.id)
         elif body.state == "cleared" and state is None and alert.state is not AlertState.RESOLVED:

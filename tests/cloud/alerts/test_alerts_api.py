@@ -137,6 +137,7 @@ def test_gateway_steps_in_any_order(client: TestClient, as_user: Logins, tokens:
                                                   by="local_input")])
     [a] = client.get(ALERTS, headers=as_user("mgr1")).json()["items"]
     assert (a["state"], a["cause"], a["resolved_by"]) == ("resolved", "overtime", "gateway:gw-e1:local_input")
+    assert a["acknowledged_by"] == "gateway:gw-e1:local_input"
     assert a["raised_at"].startswith("2026-05-04T09:00:02")
     send(client, tokens["gw-e1"], "gw-e1", [alarm(6, "a10", "raised"), alarm(7, "a10", "acknowledged",
                                                                              by="local_input")])
