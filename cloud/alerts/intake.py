@@ -262,7 +262,6 @@ ACK_REFUSAL_REASONS = {
 }
 
 
-
 def ack_refusal_reason(code: str) -> str:
     return ACK_REFUSAL_REASONS.get(code, f"网关拒绝确认（{code}）/ the gateway refused the acknowledgement ({code})")
 

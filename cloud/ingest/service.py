@@ -10,6 +10,7 @@ Nothing is kept in memory between batches: any number of workers can share the w
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,15 +99,7 @@ def ingest_batch(db: Session, *, sender: Sender, envelope: Envelope, sink: Telem
         update_latest(db, origin, values)
         result.readings = len(values)
         result.alert_ids += alert_intake.apply_detector_flags(db, origin, telemetry, spaces, now=now)
-    def alarm_steps(alarm_ids: Collection[str]) -> dict[str, set[str]]:
-        steps: dict[str, set[str]] = {}
-        for body in db.execute(select(UplinkRecord.body).where(
-                UplinkRecord.gateway_id == origin.gateway_id, UplinkRecord.kind == "alarm",
-                UplinkRecord.body["alarm_id"].as_string().in_(list(alarm_ids)))).scalars():
-            if body:
-                steps.setdefault(body["alarm_id"], set()).add(body["state"])
-        return steps
-
+    alarm_steps = functools.partial(_alarm_steps, db, origin.gateway_id)
     alarms = [r for r in fresh if isinstance(r, AlarmRecord)]
     if alarms:
         result.alert_ids += alert_intake.apply_alarms(db, origin, alarms, spaces, now=now, recorded=alarm_steps)
@@ -160,6 +153,17 @@ def _store_records(db: Session, origin: Origin, records: list[Record], now: date
          # Telemetry values live in the telemetry sink; keeping them here too would double the biggest data.
          None if r.kind == "telemetry" else r.body.model_dump_json(exclude_defaults=True)) for r in fresh])
     return {r.seq for r in fresh}
+
+
+def _alarm_steps(db: Session, gateway_id: str, alarm_ids: Collection[str]) -> dict[str, set[str]]:
+    """The steps (raised, acknowledged, cleared …) the gateway's stored alarm records show for each alarm id."""
+    steps: dict[str, set[str]] = {}
+    for body in db.execute(select(UplinkRecord.body).where(
+            UplinkRecord.gateway_id == gateway_id, UplinkRecord.kind == "alarm",
+            UplinkRecord.body["alarm_id"].as_string().in_(list(alarm_ids)))).scalars():
+        if body:
+            steps.setdefault(body["alarm_id"], set()).add(body["state"])
+    return steps
 
 
 def _seen(db: Session, gateway_id: str, now: datetime) -> None:
