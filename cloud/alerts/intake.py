@@ -1,31 +1,40 @@
 """Alerts from ingested records: gateway alarms, detectors reporting calibration due, sessions run under a
 permit outside its work window, repeated refused unlocks at a padlock, readings from detectors the registry does
-not know. Called by the ingest path with records just stored (never twice)."""
+not know, acknowledgements the gateway refused. Called by the ingest path with records just stored (never
+twice)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cloud.alerts.lifecycle import NewAlert, advance, by_source_key, open_alert
-from cloud.alerts.models import AlertKind, AlertState
+from cloud.alerts.lifecycle import NewAlert, add_event, advance, by_source_key, open_alert, reopen
+from cloud.alerts.models import Alert, AlertKind, AlertState
 from cloud.alerts.settings import AlertSettings
 from cloud.devices.models import Detector, Padlock
+from cloud.downlink.results import Refusal
 from cloud.permits.models import Permit
 from cloud.registry.models import ConfinedSpace
 from cloud.registry.space_names import SpaceResolver
 from cloud.sessions.intake import ENDED_STATES
 from cloud.telemetry.sink import GasValue, Origin
-from cloud.wiretime import from_ms
+from cloud.wiretime import from_ms, to_ms
+from protocols.commands import AlarmAck
 from protocols.uplink.records import AlarmRecord, LockAuditRecord, SessionRecord, TelemetryRecord
 
 CALIBRATION_FLAG = "calibration_due"
-# Alarm steps as alert states; "muted" and "mute_expired" change the siren, not the alert.
-_ALARM_STATES = {"raised": AlertState.RAISED, "acknowledged": AlertState.ACKNOWLEDGED,
-                 "cleared": AlertState.RESOLVED}
+#: A gateway's alarm is over once it has been both acknowledged and cleared there, in either order (it latches
+#: until a person acknowledges it: ``edge.core.alarms``); "muted" and "mute_expired" change the siren, not the alert.
+CLOSING_STEPS = frozenset({"acknowledged", "cleared"})
+CLEARED_DETAIL = ("报警条件已消除，仍待确认 / the condition has cleared; the alarm stays latched until a person "
+                  "acknowledges it")
+
+#: The steps (``raised``, ``acknowledged``, ``cleared`` …) the gateway's stored alarm records show for each of the
+#: given alarm ids, this batch's included (the stored records belong to ingestion, which passes this in).
+AlarmSteps = Callable[[Collection[str]], dict[str, set[str]]]
 
 
 def alarm_key(gateway_id: str, alarm_id: str) -> str:
@@ -42,13 +51,24 @@ def _alarm_title(record: AlarmRecord, place: str) -> str:
     return f"level {body.level} alarm: {what} — {place}"
 
 
+def _alarm_state(step: str, steps: set[str]) -> AlertState | None:
+    """The alert state an alarm record's step moves to, given every step the gateway recorded for the alarm:
+    resolved once acknowledged and cleared; ``cleared`` alone (not acknowledged yet, still latched) moves
+    nothing."""
+    if step in CLOSING_STEPS and steps >= CLOSING_STEPS:
+        return AlertState.RESOLVED
+    return {"raised": AlertState.RAISED, "acknowledged": AlertState.ACKNOWLEDGED}.get(step)
+
+
 def apply_alarms(db: Session, origin: Origin, records: Sequence[AlarmRecord], spaces: SpaceResolver, *,
-                 now: datetime) -> list[int]:
+                 now: datetime, recorded: AlarmSteps) -> list[int]:
     changed: list[int] = []
+    closing = {r.body.alarm_id for r in records if r.body.state in CLOSING_STEPS}
+    steps = recorded(closing) if closing else {}
     for record in records:  # seq order
         body = record.body
         at = from_ms(record.at_ms)
-        state = _ALARM_STATES.get(body.state)
+        state = _alarm_state(body.state, steps.get(body.alarm_id, set()) | {body.state})
         by = f"gateway:{origin.gateway_id}" + (f":{body.by}" if body.by else "")
         alert = by_source_key(db, alarm_key(origin.gateway_id, body.alarm_id))
         if alert is None:
@@ -71,7 +91,13 @@ def apply_alarms(db: Session, origin: Origin, records: Sequence[AlarmRecord], sp
             alert.cause = body.cause
             alert.data = body.model_dump(mode="json", exclude_defaults=True)
             alert.updated_at = now
+        if body.state == "acknowledged" and state is AlertState.RESOLVED:
+            # Acknowledged after the clear: the acknowledgement is a step of its own (who and when), then the end.
+            advance(db, alert, AlertState.ACKNOWLEDGED, at=at, by=by, now=now)
         if state is not None and advance(db, alert, state, at=at, by=by, now=now):
+            changed.append(alert.id)
+        elif body.state == "cleared" and state is None and alert.state is not AlertState.RESOLVED:
+            add_event(db, alert.id, "cleared", at=now, actor=by, detail=CLEARED_DETAIL)  # acknowledge it now
             changed.append(alert.id)
     return changed
 
@@ -220,3 +246,50 @@ def flag_unknown_detectors(db: Session, origin: Origin, values: list[GasValue], 
         if alert is not None:
             changed.append(alert.id)
     return flagged, changed
+
+
+#: Why the gateway refused an acknowledgement, as the sender reads it (``protocols/uplink.md`` §5.3).
+ACK_REFUSAL_REASONS = {
+    "gas_present": "网关拒绝确认：气体仍超标，恢复正常后再确认 / the gateway refused the acknowledgement: "
+                   "gas still present; acknowledge again once it is back in range",
+    "space_not_confirmed": "网关拒绝确认：监护人尚未在现场确认空间内无人 / the gateway refused the acknowledgement: "
+                           "the attendant has not confirmed the space empty at the hatch",
+    "unknown_alarm": "网关拒绝确认：网关上没有这个未关闭的报警 / the gateway refused the acknowledgement: it has no "
+                     "open alarm with this id",
+    "unsupported": "网关不支持远程确认 / the gateway does not take remote acknowledgements",
+    "failed": "网关执行确认时出错 / the gateway failed to carry out the acknowledgement",
+    "expired": "确认指令到达网关时已过期 / the acknowledgement reached the gateway after it expired",
+}
+
+
+def ack_refusal_reason(code: str) -> str:
+    return ACK_REFUSAL_REASONS.get(code, f"网关拒绝确认（{code}）/ the gateway refused the acknowledgement ({code})")
+
+
+def _carried(alert: Alert, ack: AlarmAck) -> bool:
+    """Whether the alert's acknowledgement is the one ``ack`` carried (same person, same instant)."""
+    return (alert.acknowledged_at is not None and to_ms(alert.acknowledged_at) == ack.body.at_ms
+            and alert.acknowledged_by == ack.body.by[:64])
+
+
+def apply_ack_refusals(db: Session, origin: Origin, refusals: Sequence[Refusal], *, now: datetime,
+                       recorded: AlarmSteps) -> list[int]:
+    """An ``alarm_ack`` the gateway refused reopens the alert it acknowledged (``cloud.alerts.lifecycle.reopen``),
+    so the sender sees why and can acknowledge again — unless the alert has moved on without it: acknowledged
+    again since, or acknowledged by the gateway itself (a person at the hatch: the gateway's word stands,
+    whatever order the records arrive in)."""
+    changed: list[int] = []
+    for refusal in refusals:
+        ack = refusal.command
+        if not isinstance(ack, AlarmAck):
+            continue
+        alert = by_source_key(db, alarm_key(origin.gateway_id, ack.body.alarm_id))
+        if (alert is None or alert.state is AlertState.RAISED or not _carried(alert, ack)
+                or "acknowledged" in recorded([ack.body.alarm_id]).get(ack.body.alarm_id, set())):
+            continue
+        reason = ack_refusal_reason(refusal.result)
+        reopen(db, alert, by=f"gateway:{origin.gateway_id}", now=now, code=refusal.result, reason=reason,
+               refusal={"at": refusal.at.isoformat(), "counter": refusal.row.counter,
+                        "acknowledged_by": alert.acknowledged_by})
+        changed.append(alert.id)
+    return changed

@@ -1,5 +1,16 @@
 """Raising alerts and moving them along raised → acknowledged → resolved, each step an event (the feed and the
-notification outbox). Shared by the ingest path, the rules and the API; no HTTP and no authorization here."""
+notification outbox). Shared by the ingest path, the rules and the API; no HTTP and no authorization here.
+
+The transitions, and who makes them:
+
+- raised → acknowledged → resolved (``advance``): people through the API, the gateway's own alarm records, the
+  rules. Forward only, whatever order the records that move an alert arrive in. A gateway's alarm resolves its
+  alert once the gateway has recorded it both acknowledged and cleared (it latches until a person acknowledges
+  it); ``cleared`` alone leaves the state and adds a ``cleared`` event: acknowledge it now.
+- acknowledged (or resolved by a person) → raised (``reopen``, event ``ack_refused``): only when the gateway
+  refused the acknowledgement the cloud sent it for this alert (``cloud.alerts.intake.apply_ack_refusals``): the
+  gateway's alarm is still latched, so the alert must be handled again. The one way back.
+"""
 
 from __future__ import annotations
 
@@ -39,8 +50,13 @@ class NewAlert:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def add_event(db: Session, alert_id: int, event: str, *, at: datetime, actor: str) -> None:
-    db.add(AlertEvent(alert_id=alert_id, event=event, at=at, actor=actor[:64], delivered=False, attempts=0))
+ACK_REFUSED = "ack_refused"
+
+
+def add_event(db: Session, alert_id: int, event: str, *, at: datetime, actor: str, code: str | None = None,
+              detail: str | None = None) -> None:
+    db.add(AlertEvent(alert_id=alert_id, event=event, at=at, actor=actor[:64], code=code,
+                      detail=detail[:300] if detail else None, delivered=False, attempts=0))
 
 
 def open_alert(db: Session, new: NewAlert, *, now: datetime, state: AlertState = AlertState.RAISED,
@@ -83,6 +99,19 @@ def advance(db: Session, alert: Alert, state: AlertState, *, at: datetime, by: s
     if note is not None:
         alert.note = note
     alert.state = state
+    alert.refusal = None  # moved on: a refusal before is history (its event keeps it)
     alert.updated_at = now
     add_event(db, alert.id, state.value, at=now, actor=by)
     return True
+
+
+def reopen(db: Session, alert: Alert, *, by: str, now: datetime, code: str, reason: str,
+           refusal: dict[str, Any]) -> None:
+    """Put an alert whose acknowledgement the gateway refused back to raised, saying why (``code``, the
+    bilingual ``reason``), on the alert (``refusal``) and in an ``ack_refused`` event (feed, notifications)."""
+    alert.state = AlertState.RAISED
+    alert.acknowledged_at = alert.acknowledged_by = alert.acknowledged_by_id = None
+    alert.resolved_at = alert.resolved_by = alert.resolved_by_id = None
+    alert.refusal = {"code": code, "reason": reason, **refusal}
+    alert.updated_at = now
+    add_event(db, alert.id, ACK_REFUSED, at=now, actor=by, code=code, detail=reason)

@@ -67,6 +67,9 @@ class Alert(Base):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(String(300))
+    # The gateway refused the acknowledgement sent from here (code, reason, at, counter, acknowledged_by): set
+    # when the refusal reopened the alert, cleared when it moves on again (the events keep the history).
+    refusal: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -78,8 +81,10 @@ class AlertEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
-    event: Mapped[str] = mapped_column(String(16))  # raised, acknowledged, resolved
+    event: Mapped[str] = mapped_column(String(16))  # raised, acknowledged, resolved, ack_refused
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str | None] = mapped_column(String(32))  # ack_refused: the gateway's result code
+    detail: Mapped[str | None] = mapped_column(String(300))  # ack_refused: the reason, Chinese / English
     delivered: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

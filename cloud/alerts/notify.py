@@ -37,8 +37,10 @@ Publish = Callable[[str, bytes], None]
 
 
 def event_payload(event: AlertEvent, alert: Alert) -> bytes:
-    return json.dumps({"event_id": event.id, "event": event.event, "at": event.at.isoformat(), "actor": event.actor,
-                       "alert": AlertOut.model_validate(alert).model_dump(mode="json")},
+    payload = {"event_id": event.id, "event": event.event, "at": event.at.isoformat(), "actor": event.actor}
+    # ack_refused: the gateway's code and why; cleared: what it means
+    payload |= {k: v for k, v in (("code", event.code), ("detail", event.detail)) if v is not None}
+    return json.dumps({**payload, "alert": AlertOut.model_validate(alert).model_dump(mode="json")},
                       ensure_ascii=False, separators=(",", ":")).encode()
 
 

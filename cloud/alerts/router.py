@@ -46,10 +46,11 @@ def list_alerts(actor: CurrentUser, db: DbSession,
 @router.get("/alerts/feed", response_model=AlertFeed)
 def alert_feed(actor: CurrentUser, db: DbSession, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
                limit: Limit = 100) -> AlertFeed:
-    """The in-app feed: every raise, acknowledgement and resolution in the caller's scope after event `after`."""
+    """The in-app feed: every raise, acknowledgement and resolution in the caller's scope after event `after`, and
+    every acknowledgement the gateway refused (`ack_refused`, with its `code` and `detail`)."""
     rows = service.feed(db, actor=actor, after=after, limit=limit)
-    items = [AlertEventOut(id=e.id, alert_id=e.alert_id, event=e.event, at=e.at, actor=e.actor,
-                           alert=AlertOut.model_validate(a)) for e, a in rows]
+    items = [AlertEventOut(id=e.id, alert_id=e.alert_id, event=e.event, at=e.at, actor=e.actor, code=e.code,
+                           detail=e.detail, alert=AlertOut.model_validate(a)) for e, a in rows]
     return AlertFeed(items=items, next_after=items[-1].id if items else after)
 
 

@@ -34,15 +34,27 @@ class AlertOut(Output):
     resolved_at: datetime | None
     resolved_by: str | None
     note: str | None
+    refusal: dict[str, Any] | None = Field(
+        None, description="the gateway refused the acknowledgement sent to it, so the alert is raised again: "
+                          "`code` (protocols/uplink.md §5.3), `reason` (Chinese / English), `at`, the command's "
+                          "`counter`, who had `acknowledged_by`; null once the alert moves on",
+        examples=[{"code": "gas_present",
+                   "reason": "网关拒绝确认：气体仍超标，恢复正常后再确认 / the gateway refused the acknowledgement: "
+                             "gas still present; acknowledge again once it is back in range",
+                   "at": "2026-05-04T09:01:31+00:00", "counter": 7, "acknowledged_by": "mgr1"}])
     updated_at: datetime
 
 
 class AlertEventOut(Output):
     id: int = Field(description="feed position: ask for `after` the last one you saw")
     alert_id: int
-    event: str = Field(examples=["raised"])
+    event: str = Field(examples=["raised"], description="raised, acknowledged, resolved, or ack_refused (the "
+                                                        "gateway refused the acknowledgement: the alert is raised "
+                                                        "again)")
     at: datetime
     actor: str
+    code: str | None = Field(None, examples=["gas_present"], description="ack_refused: the gateway's result code")
+    detail: str | None = Field(None, description="ack_refused: why, Chinese / English")
     alert: AlertOut
 
 

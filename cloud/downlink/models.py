@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.db.base import Base, UtcDateTime
@@ -22,7 +22,8 @@ class Counter(Base):
 
 
 class DownlinkCommand(Base):
-    """A signed command for one gateway, kept until it expires so an HTTP poll can fetch it."""
+    """A signed command for one gateway, kept until it expires so an HTTP poll can fetch it, with what the gateway
+    reported of it (its ``command_result`` event, ``protocols/uplink.md`` §5.3; ``cloud.downlink.results``)."""
 
     __tablename__ = "downlink_commands"
     __table_args__ = (UniqueConstraint("gateway_id", "channel", "counter"),
@@ -37,3 +38,7 @@ class DownlinkCommand(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     signed: Mapped[str] = mapped_column(Text)  # the wire bytes (ASCII JSON) exactly as signed
     published_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # on MQTT
+    # The gateway's word on it: NULL until a command_result arrives; the most telling one kept (results.py).
+    result: Mapped[str | None] = mapped_column(String(32))
+    result_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when the gateway reported it (its clock)
+    verified: Mapped[bool | None] = mapped_column(Boolean)  # False: the signature did not hold (claimed counter)

@@ -10,7 +10,8 @@ Nothing is kept in memory between batches: any number of workers can share the w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from cloud.alerts import intake as alert_intake
 from cloud.alerts.settings import AlertSettings
 from cloud.db.upsert import bulk_insert_ignoring_duplicates, driver_datetime, insert_ignoring_duplicates
 from cloud.devices.models import Gateway
+from cloud.downlink.results import RESULT_EVENT, store_results
 from cloud.ingest.models import UplinkRecord, UplinkSummary
 from cloud.ingest.streams import lock_stream, recompute_watermark
 from cloud.registry.space_names import SpaceResolver
@@ -31,6 +33,7 @@ from cloud.wiretime import from_ms
 from protocols.uplink import Ack, Envelope, make_ack
 from protocols.uplink.records import (
     AlarmRecord,
+    EventRecord,
     LockAuditRecord,
     Record,
     SessionRecord,
@@ -96,9 +99,17 @@ def ingest_batch(db: Session, *, sender: Sender, envelope: Envelope, sink: Telem
         update_latest(db, origin, values)
         result.readings = len(values)
         result.alert_ids += alert_intake.apply_detector_flags(db, origin, telemetry, spaces, now=now)
+    alarm_steps = functools.partial(_alarm_steps, db, origin.gateway_id)
     alarms = [r for r in fresh if isinstance(r, AlarmRecord)]
     if alarms:
-        result.alert_ids += alert_intake.apply_alarms(db, origin, alarms, spaces, now=now)
+        result.alert_ids += alert_intake.apply_alarms(db, origin, alarms, spaces, now=now, recorded=alarm_steps)
+    results = [(r.body.data, from_ms(r.at_ms)) for r in fresh
+               if isinstance(r, EventRecord) and r.body.type == RESULT_EVENT]
+    if results:
+        # After the alarms: a refusal must not reopen an alert the gateway's own records (stored) closed.
+        refusals = store_results(db, gateway_id=origin.gateway_id, results=results)
+        if refusals:
+            result.alert_ids += alert_intake.apply_ack_refusals(db, origin, refusals, now=now, recorded=alarm_steps)
     audits = [r for r in fresh if isinstance(r, LockAuditRecord)]
     if audits:
         def count_refused(lock_id: str, since: datetime, until: datetime) -> int:
@@ -142,6 +153,17 @@ def _store_records(db: Session, origin: Origin, records: Sequence[Record], now: 
          # Telemetry values live in the telemetry sink; keeping them here too would double the biggest data.
          None if r.kind == "telemetry" else r.body.model_dump_json(exclude_defaults=True)) for r in fresh])
     return {r.seq for r in fresh}
+
+
+def _alarm_steps(db: Session, gateway_id: str, alarm_ids: Collection[str]) -> dict[str, set[str]]:
+    """The steps (raised, acknowledged, cleared …) the gateway's stored alarm records show for each alarm id."""
+    steps: dict[str, set[str]] = {}
+    for body in db.execute(select(UplinkRecord.body).where(
+            UplinkRecord.gateway_id == gateway_id, UplinkRecord.kind == "alarm",
+            UplinkRecord.body["alarm_id"].as_string().in_(list(alarm_ids)))).scalars():
+        if body:
+            steps.setdefault(body["alarm_id"], set()).add(body["state"])
+    return steps
 
 
 def _seen(db: Session, gateway_id: str, now: datetime) -> None:

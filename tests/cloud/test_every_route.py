@@ -182,6 +182,7 @@ CALLERS: dict[Route, Caller] = {
     ("GET", f"{API}/gateways/{{gateway_id}}/certificates"): Caller("mgr1"),
     ("POST", f"{API}/gateways/{{gateway_id}}/certificates/{{serial}}/revoke"): Caller("mgr1", _reason),
     ("POST", f"{API}/gateways/{{gateway_id}}/trust-list"): Caller("mgr1"),
+    ("GET", f"{API}/gateways/{{gateway_id}}/sent-commands"): Caller("mgr1"),
     ("GET", f"{API}/padlocks"): Caller("admin"),
     ("POST", f"{API}/padlocks"): Caller("mgr1", lambda e: {
         "lock_id": "00112233445566ff", "label": "PL-X", "space_id": e["SP1"], "public_key": _public_key(e)}),

@@ -191,6 +191,15 @@ class Slice:
         if any(a.id == alarm_id and a.acknowledged for a in daemon.alarms.open_alarms()):
             raise SliceFailed("a level-2 alarm was acknowledged while the gas was still out of range")
         say("gateway: level-2 acknowledgement refused while the gas is present (command_result gas_present)")
+
+        async def refusal_shown() -> dict[str, Any] | None:
+            shown = await site.call("GET", f"/api/v1/alerts/{alert['id']}", "att1")
+            return shown if shown["state"] == "raised" and (shown["refusal"] or {}).get("code") == "gas_present" \
+                else None
+
+        shown = await until_async(refusal_shown, "the cloud showing the gateway's refusal on the alert")
+        say(f"cloud: alert #{alert['id']} raised again, the gateway's refusal shown ({shown['refusal']['code']})",
+            shown["refusal"]["reason"].split("，")[0])
         scenario_clock.jump(SPIKE_END)
         await until(lambda: not any(a.active and a.key.kind.value.startswith("gas_")
                                     for a in daemon.alarms.open_alarms()), "the gas back in range")

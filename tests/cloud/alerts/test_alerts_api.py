@@ -127,13 +127,17 @@ def test_lifecycle_with_who_and_when_and_the_alarm_ack_to_the_gateway(
 
 
 def test_gateway_steps_in_any_order(client: TestClient, as_user: Logins, tokens: dict[str, str]) -> None:
-    # The clear reaches the cloud before the raise (batches crossed): the alert ends resolved, with the facts.
+    # The clear reaches the cloud before the raise (batches crossed): the alert ends resolved, with the facts,
+    # once the acknowledgement (the step that closed the alarm at the gateway, whatever the order) is there too.
     send(client, tokens["gw-e1"], "gw-e1", [alarm(5, "a9", "cleared", cause="overtime", level=1)])
+    [a] = client.get(ALERTS, headers=as_user("mgr1")).json()["items"]
+    assert a["state"] == "raised"  # cleared but not acknowledged: the gateway's alarm still latches
     send(client, tokens["gw-e1"], "gw-e1", [alarm(2, "a9", "raised", cause="overtime", level=1),
                                             alarm(3, "a9", "acknowledged", cause="overtime", level=1,
                                                   by="local_input")])
     [a] = client.get(ALERTS, headers=as_user("mgr1")).json()["items"]
-    assert (a["state"], a["cause"], a["resolved_by"]) == ("resolved", "overtime", "gateway:gw-e1")
+    assert (a["state"], a["cause"], a["resolved_by"]) == ("resolved", "overtime", "gateway:gw-e1:local_input")
+    assert a["acknowledged_by"] == "gateway:gw-e1:local_input"
     assert a["raised_at"].startswith("2026-05-04T09:00:02")
     send(client, tokens["gw-e1"], "gw-e1", [alarm(6, "a10", "raised"), alarm(7, "a10", "acknowledged",
                                                                              by="local_input")])
