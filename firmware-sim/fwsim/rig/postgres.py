@@ -135,7 +135,7 @@ class PostgresCluster:
         import psycopg  # the cloud extra; imported late so edge-only installs can still load the rig
         from psycopg import sql
 
-        statement = sql.SQL(template).format(sql.Identifier(dbname))  # type: ignore[arg-type]
+        statement = sql.SQL(template).format(sql.Identifier(dbname))
         # CREATE/DROP DATABASE cannot run inside a transaction block, hence autocommit.
         with psycopg.connect(self.dsn, autocommit=True) as connection:
             connection.execute(statement)

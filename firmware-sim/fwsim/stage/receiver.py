@@ -113,7 +113,7 @@ class AckingReceiver:
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         gateway = topics.parse_topic(message.topic).gateway
-        envelope = decode_envelope(message.payload, gateway=gateway)
+        envelope = decode_envelope(bytes(message.payload), gateway=gateway)
         with self._lock:
             if not self.enabled or not envelope.records:
                 return

@@ -136,7 +136,7 @@ class Slice:
             raise SliceFailed(f"the permit was not issued: {permit['status']}")
         say(f"cloud: permit {permit['uid'][:8]}… applied by mgr1, approved by appr1",
             "qualifications checked; a token for W1's phone key; pushed to the space's gateway")
-        await until(lambda: session().permit is not None and session().permit.permit_id == permit["uid"],
+        await until(lambda: (p := session().permit) is not None and p.permit_id == permit["uid"],
                     "the permit pushed to the gateway")
         await until(lambda: session().phase.value == "tested", "the pre-entry gas test passed")
         radio = daemon.radio

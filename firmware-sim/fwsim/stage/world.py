@@ -68,7 +68,7 @@ def seed_world(database: Database, settings: CloudSettings, *, now: datetime) ->
 
         def user(name: str, role: Role, kind: ScopeKind, scope_id: int | None) -> None:
             data = UserCreate(username=name, display_name=name, password=PASSWORD, role=role,
-                              scope={"kind": kind, "id": scope_id})  # type: ignore[arg-type]
+                              scope={"kind": kind, "id": scope_id})
             w.ids[name] = create_user(db, actor=None, data=data, passwords=passwords, now=now).id
 
         user("admin", Role.CITY_ADMIN, ScopeKind.CITY, None)
