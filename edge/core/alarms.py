@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from edge.core.clock import Now
+from edge.core.errors import CoreError
 
 
 class AlarmKind(StrEnum):
@@ -45,15 +46,16 @@ ACK_NEEDS_CLEAR = frozenset({AlarmKind.GAS_LEVEL2, AlarmKind.STATE_LOST})
 MAX_MUTE_S = 600.0  # a mute longer than this would hide an alarm for too long; engineering choice
 
 
-class AlarmError(Exception):
+class AlarmError(CoreError):
     """An operation on an alarm that is refused; ``str`` says why, ``code`` which rule refused it:
     ``unknown_alarm`` (no open alarm with that id), ``space_not_confirmed`` (a lost state before the attendant
     confirmed the space empty), ``gas_present`` (a level-2 gas alarm while the gas is still
     out of range), ``bad_mute`` (a mute outside 0–MAX_MUTE_S)."""
 
+    default_code = "unknown_alarm"
+
     def __init__(self, message: str, code: str = "unknown_alarm") -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from edge.core.errors import CoreError
+
 
 class Gas(StrEnum):
     """The gases a confined space is monitored for."""
@@ -30,8 +32,12 @@ class Unit(StrEnum):
     MG_M3 = "mg/m3"
 
 
-class LimitError(ValueError):
-    """A limit or override that cannot be accepted (looser than the default without the flag, inconsistent, …)."""
+class LimitError(CoreError, ValueError):
+    """A limit or override that cannot be accepted (looser than the default without the flag, inconsistent, …).
+
+    Still a ``ValueError`` too: configuration validators raise it where pydantic expects one."""
+
+    default_code = "bad_limit"
 
 
 @dataclass(frozen=True, slots=True)
