@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from protocols.errors import ProfileError
 from protocols.gasprofile import (
+    DetectorDecoder,
     DetectorProfile,
     DetectorSnapshot,
     DeviceIdentity,
@@ -21,6 +22,7 @@ from protocols.gasprofile import (
     ReadBlock,
     ReadingStatus,
     blocks_from_image,
+    codec,
     decode_detector,
     decode_identification,
     encode_detector,
@@ -382,3 +384,21 @@ block_keys = (st.builds(ReadBlock, st.integers(0, 6), st.integers(-2, 70000), st
 def test_garbage_polls_raise_only_profile_error(blocks: Any) -> None:
     with contextlib.suppress(ProfileError):
         decode_detector(GENERIC, blocks)
+
+
+def test_a_decoder_is_owned_by_its_poller_and_remembers_only_its_own_readings() -> None:
+    """The plan and the memo of decoded readings live in a DetectorDecoder, not in module-wide caches: the same
+    words give the very same reading object from one decoder, a separate (equal) one from another."""
+    first, second = DetectorDecoder(GENERIC), DetectorDecoder(GENERIC)
+    a, b = first.decode(live()), first.decode(live())
+    assert a.readings[0] is b.readings[0]  # steady air: the memo hands back what it decoded
+    other = second.decode(live())
+    assert other == a and other.readings[0] is not a.readings[0]
+    assert first.decode(live(values=(208, 0, 0, 0))).reading("o2").value == 20.8  # new words: decoded afresh
+    assert [n for n, v in vars(codec).items() if isinstance(v, dict | set | list) and not n.startswith("__")] == []
+
+
+def test_a_decoder_refuses_an_output_module_profile() -> None:
+    with pytest.raises(ProfileError) as err:
+        DetectorDecoder(load_profile("output-module"))  # type: ignore[arg-type]
+    assert err.value.code == "wrong_profile"
