@@ -241,10 +241,10 @@ duration_s = {1000 * (spikes + 1)}
 seed = 1
 
 [units.1]
-t90_s = {{ h2s = 0 }}
-noise = {{ h2s = 0, o2 = 0, co = 0, flammable = 0 }}
+t90_s = {{ H2S = 0 }}
+noise = {{ H2S = 0, O2 = 0, CO = 0, LEL = 0 }}
 
-[units.1.gases.h2s]
+[units.1.gases.H2S]
 points = {json.dumps(points)}
 """
     return parse_scenario(text, origin="bench")

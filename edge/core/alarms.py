@@ -17,6 +17,7 @@ from typing import Any
 
 from edge.core.clock import Now
 from edge.core.errors import CoreError
+from protocols.gases import Gas
 
 
 class AlarmKind(StrEnum):
@@ -42,6 +43,8 @@ class AlarmKind(StrEnum):
 # Kinds whose acknowledgement waits until the condition has cleared: the danger must be gone first. A lost state
 # clears only when the attendant confirms the space empty (``SpaceConfirmedEmpty``), not by an acknowledgement.
 ACK_NEEDS_CLEAR = frozenset({AlarmKind.GAS_LEVEL2, AlarmKind.STATE_LOST})
+# Kinds whose subject is a gas (protocols.gases.Gas, by its value).
+GAS_SUBJECT_KINDS = frozenset({AlarmKind.GAS_LEVEL1, AlarmKind.GAS_LEVEL2, AlarmKind.STEL, AlarmKind.TWA})
 
 MAX_MUTE_S = 600.0  # a mute longer than this would hide an alarm for too long; engineering choice
 
@@ -254,7 +257,8 @@ class AlarmSet:
         alarms = cls(int(data["next_id"]))
         events = []
         for item in data["alarms"]:
-            key = AlarmKey(AlarmKind(item["kind"]), item["space"], item["subject"])
+            kind = AlarmKind(item["kind"])
+            key = AlarmKey(kind, item["space"], _subject(kind, item["subject"]))
             alarms._alarms[key] = Alarm(
                 id=int(item["id"]),
                 key=key,
@@ -271,3 +275,15 @@ class AlarmSet:
                     )
                 )
         return alarms, events
+
+
+def _subject(kind: AlarmKind, subject: str) -> str:
+    """A saved alarm's subject in today's spelling: a state written before the one gas vocabulary names a gas
+    ``h2s`` or ``flammable``; read as ``H2S``/``LEL`` so the alarm still matches its condition and, if active,
+    still holds the gas's level through the restart."""
+    if kind in GAS_SUBJECT_KINDS:
+        try:
+            return Gas(subject).value
+        except ValueError:
+            pass
+    return subject

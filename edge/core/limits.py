@@ -12,15 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from edge.core.errors import CoreError
-
-
-class Gas(StrEnum):
-    """The gases a confined space is monitored for."""
-
-    O2 = "o2"
-    H2S = "h2s"
-    CO = "co"
-    FLAMMABLE = "flammable"
+from protocols.gases import Gas  # the one spelling of gas names (profiles, core, records): pure, like the core
 
 
 class Unit(StrEnum):
