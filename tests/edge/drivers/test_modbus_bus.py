@@ -29,6 +29,10 @@ async def start_server(port: str) -> ModbusSerialServer:
     return server
 
 
+async def stop_server(server: ModbusSerialServer) -> None:
+    await server.shutdown()
+
+
 @pytest.fixture
 async def served(serial_pty) -> AsyncIterator[tuple[object, ModbusBus]]:
     server = await start_server(serial_pty.b)
@@ -37,7 +41,7 @@ async def served(serial_pty) -> AsyncIterator[tuple[object, ModbusBus]]:
         yield serial_pty, bus
     finally:
         await bus.close()
-        await server.shutdown()
+        await stop_server(server)
 
 
 async def test_concurrent_reads_of_two_units_are_serialised_and_correct(served) -> None:
@@ -80,4 +84,4 @@ async def test_port_lost_then_back_resumes(served) -> None:
             pytest.fail("polling did not resume after the port came back")
         assert bus.reopens >= 1
     finally:
-        await server.shutdown()
+        await stop_server(server)
