@@ -48,7 +48,7 @@ from fwsim.rig.availability import find_binary
 from fwsim.rig.serial_line import PtyLine
 from fwsim.stage.edge_site import SPACE, Site
 from protocols import crypto
-from protocols.gasprofile import blocks_from_image, decode_detector, read_plan
+from protocols.gasprofile import DetectorDecoder, blocks_from_image, read_plan
 from safegrid.logging import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,9 +92,10 @@ async def readings_per_second(tmp: Path, count: int) -> None:
     start = time.perf_counter()
     pending = []
     values = 0
+    decoder = DetectorDecoder(engine.profile)  # the bench's own, as each detector link owns one
     for i in range(count):
         now = start_now.later(float(i))
-        snapshot = decode_detector(engine.profile, blocks)
+        snapshot = decoder.decode(blocks)
         values += len(snapshot.readings)
         runner.observe(link.readings(PollResult("det-1", now.mono, snapshot, None, False), now.mono))
         actions = runner.session.handle(runner.gas_update(now), now)
@@ -244,10 +245,10 @@ duration_s = {1000 * (spikes + 1)}
 seed = 1
 
 [units.1]
-t90_s = {{ h2s = 0 }}
-noise = {{ h2s = 0, o2 = 0, co = 0, flammable = 0 }}
+t90_s = {{ H2S = 0 }}
+noise = {{ H2S = 0, O2 = 0, CO = 0, LEL = 0 }}
 
-[units.1.gases.h2s]
+[units.1.gases.H2S]
 points = {json.dumps(points)}
 """
     return parse_scenario(text, origin="bench")

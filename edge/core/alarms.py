@@ -16,6 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from edge.core.clock import Now
+from edge.core.errors import CoreError
+from protocols.gases import Gas
 
 
 class AlarmKind(StrEnum):
@@ -60,19 +62,22 @@ class SirenPattern(StrEnum):
 # Kinds whose acknowledgement waits until the condition has cleared: the danger must be gone first. A lost state
 # clears only when the attendant confirms the space empty (``SpaceConfirmedEmpty``), not by an acknowledgement.
 ACK_NEEDS_CLEAR = frozenset({AlarmKind.GAS_LEVEL2, AlarmKind.STATE_LOST})
+# Kinds whose subject is a gas (protocols.gases.Gas, by its value).
+GAS_SUBJECT_KINDS = frozenset({AlarmKind.GAS_LEVEL1, AlarmKind.GAS_LEVEL2, AlarmKind.STEL, AlarmKind.TWA})
 
 MAX_MUTE_S = 600.0  # a mute longer than this would hide an alarm for too long; engineering choice
 
 
-class AlarmError(Exception):
+class AlarmError(CoreError):
     """An operation on an alarm that is refused; ``str`` says why, ``code`` which rule refused it:
     ``unknown_alarm`` (no open alarm with that id), ``space_not_confirmed`` (a lost state before the attendant
     confirmed the space empty), ``gas_present`` (a level-2 gas alarm while the gas is still
     out of range), ``bad_mute`` (a mute outside 0–MAX_MUTE_S)."""
 
+    default_code = "unknown_alarm"
+
     def __init__(self, message: str, code: str = "unknown_alarm") -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(message, code=code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +287,8 @@ class AlarmSet:
         alarms = cls(int(data["next_id"]))
         events = []
         for item in data["alarms"]:
-            key = AlarmKey(AlarmKind(item["kind"]), item["space"], item["subject"])
+            kind = AlarmKind(item["kind"])
+            key = AlarmKey(kind, item["space"], _subject(kind, item["subject"]))
             alarms._alarms[key] = Alarm(
                 id=int(item["id"]),
                 key=key,
@@ -299,3 +305,15 @@ class AlarmSet:
                     )
                 )
         return alarms, events
+
+
+def _subject(kind: AlarmKind, subject: str) -> str:
+    """A saved alarm's subject in today's spelling: a state written before the one gas vocabulary names a gas
+    ``h2s`` or ``flammable``; read as ``H2S``/``LEL`` so the alarm still matches its condition and, if active,
+    still holds the gas's level through the restart."""
+    if kind in GAS_SUBJECT_KINDS:
+        try:
+            return Gas(subject).value
+        except ValueError:
+            pass
+    return subject

@@ -241,8 +241,14 @@ class GasMonitor:
         restored: list[str] = []
         if not isinstance(data, Mapping):
             raise ValueError("not an exposure snapshot")
+        by_gas: dict[Gas, Any] = {}
+        for name, saved in data.items():  # a snapshot of an older version may spell a gas "co": the same gas
+            try:
+                by_gas[Gas(name)] = saved
+            except ValueError:
+                continue
         for gas, track in self._tracks.items():
-            saved = data.get(gas.value)
+            saved = by_gas.get(gas)
             if not isinstance(saved, Mapping) or saved.get("unit") != track.limit.unit.value:
                 continue
             for name, window in (("stel", track.stel), ("twa", track.twa)):

@@ -11,14 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-
-class Gas(StrEnum):
-    """The gases a confined space is monitored for."""
-
-    O2 = "o2"
-    H2S = "h2s"
-    CO = "co"
-    FLAMMABLE = "flammable"
+from edge.core.errors import CoreError
+from protocols.gases import Gas  # the one spelling of gas names (profiles, core, records): pure, like the core
 
 
 class Unit(StrEnum):
@@ -30,8 +24,12 @@ class Unit(StrEnum):
     MG_M3 = "mg/m3"
 
 
-class LimitError(ValueError):
-    """A limit or override that cannot be accepted (looser than the default without the flag, inconsistent, …)."""
+class LimitError(CoreError, ValueError):
+    """A limit or override that cannot be accepted (looser than the default without the flag, inconsistent, …).
+
+    Still a ``ValueError`` too: configuration validators raise it where pydantic expects one."""
+
+    default_code = "bad_limit"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from typing import Any
 
 import structlog
 
-from edge.core.alarms import AlarmError
 from edge.daemon.ports import ConsolePort
 from edge.errors import EdgeError
 from protocols.errors import ProtocolError
@@ -37,9 +36,12 @@ log = structlog.get_logger(__name__)
 MAX_LINE = 256 * 1024
 
 
-class ConsoleError(Exception):
+class ConsoleError(EdgeError):
+    """A console request refused; ``code`` goes back as the answer's ``error``, ``detail`` as its text."""
+
     def __init__(self, code: str, detail: str) -> None:
-        self.code, self.detail = code, detail
+        super().__init__(detail, code=code)
+        self.detail = detail
 
 
 def _str(request: dict[str, Any], key: str) -> str:
@@ -101,11 +103,9 @@ class Console:
             return {"ok": True, **(await self._do(request))}
         except ConsoleError as exc:
             return {"ok": False, "error": exc.code, "detail": exc.detail}
-        except ValueError as exc:
+        except ValueError as exc:  # a LimitError too: a request the core's rules cannot take is a bad request
             return {"ok": False, "error": "bad_request", "detail": str(exc)}
-        except AlarmError as exc:
-            return {"ok": False, "error": exc.code, "detail": str(exc)}
-        except (EdgeError, ProtocolError) as exc:
+        except (EdgeError, ProtocolError) as exc:  # AlarmError and every other edge refusal carry their code
             return {"ok": False, "error": exc.code, "detail": str(exc)}
 
     async def _do(self, r: dict[str, Any]) -> dict[str, Any]:

@@ -43,13 +43,13 @@ from edge.drivers.modbus.poller import Blocks, DevicePoller, PollPolicy, PollRes
 from edge.errors import ModbusError
 from protocols.errors import ProfileError
 from protocols.gasprofile import (
+    DetectorDecoder,
     DetectorProfile,
     DetectorSnapshot,
     DeviceStatus,
     GasReading,
     GasSettings,
     SetPoint,
-    decode_detector,
     read_plan,
 )
 from protocols.gasprofile import ReadingStatus as WireStatus
@@ -140,6 +140,7 @@ class DetectorLink:
         self.id = config.id
         self.space = config.space
         self.profile = profile
+        self.decoder = DetectorDecoder(profile)  # this link's own: its plan and memo of recent readings
         self._on_poll = on_poll
         self.live_plan = read_plan(profile, include_static=False)
         self.full_plan = read_plan(profile)
@@ -164,7 +165,7 @@ class DetectorLink:
 
     def _decode(self, blocks: Blocks) -> DetectorSnapshot:
         try:
-            return decode_detector(self.profile, blocks)
+            return self.decoder.decode(blocks)
         except ProfileError as exc:  # a reply that decodes to nonsense is a failed poll, never a reading
             raise ModbusError(f"{self.id}: undecodable reply: {exc}", code="bad_response") from exc
 

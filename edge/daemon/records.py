@@ -1,14 +1,15 @@
 """What the daemon writes down: record bodies (protocols/uplink.md) built from polls, core actions and lock events.
 
-Pure functions, no I/O: each returns ``(kind, body)``; the journal validates and stores them. Gas names and
-units are the uplink's (``O2``, ``LEL``, ``H2S``, ``CO``; ``%VOL``, ``%LEL``, ``ppm``, ``mg/m3``).
+Pure functions, no I/O: each returns ``(kind, body)``; the journal validates and stores them. Gas names are the
+one vocabulary of :class:`protocols.gases.Gas` (``O2``, ``LEL``, ``H2S``, ``CO``), which the profiles and the core
+use too; units are the uplink's (``%VOL``, ``%LEL``, ``ppm``, ``mg/m3``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from edge.core.alarms import AlarmEvent, AlarmEventType, AlarmKind
+from edge.core.alarms import GAS_SUBJECT_KINDS, AlarmEvent, AlarmEventType, AlarmKind
 from edge.core.gas import GasState
 from edge.core.gas_alarms import GAS_ALARM_KINDS
 from edge.core.limits import Gas
@@ -21,32 +22,23 @@ from edge.core.session_io import (
     SessionChanged,
     StartFan,
 )
+from protocols.gases import wire_name
 from protocols.gasprofile import DetectorSnapshot
 from protocols.padlock.audit import AuditEntry
 from protocols.uplink.fields import b64url_encode
 
 Record = tuple[str, dict[str, Any]]
 
-UPLINK_GAS = {Gas.O2: "O2", Gas.FLAMMABLE: "LEL", Gas.H2S: "H2S", Gas.CO: "CO"}
 MAX_TEXT = 200
 # Alarms that call for the urgent (level 2) response; the rest are warnings (level 1): sound and light first.
 LEVEL1_KINDS = frozenset({AlarmKind.GAS_LEVEL1, AlarmKind.OVERTIME_WARNING, AlarmKind.LOW_BATTERY})
 LOCK_KINDS = frozenset({AlarmKind.UNAUTHORIZED_OPEN, AlarmKind.TAMPER, AlarmKind.LOW_BATTERY})
-GAS_SUBJECT_KINDS = frozenset({AlarmKind.GAS_LEVEL1, AlarmKind.GAS_LEVEL2, AlarmKind.STEL, AlarmKind.TWA})
 _STATE = {AlarmEventType.REACTIVATED: "raised"}
 
 
 def text(value: str) -> str:
     """A free text cut to what a record field holds."""
     return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
-
-
-_UPLINK_BY_NAME = {gas.value: name for gas, name in UPLINK_GAS.items()}
-
-
-def uplink_gas(name: str) -> str:
-    uplink = _UPLINK_BY_NAME.get(name)  # a dict lookup: this runs for every gas of every poll
-    return uplink if uplink is not None else name.upper()[:16]
 
 
 def telemetry(space: str, detector: str, snapshot: DetectorSnapshot) -> Record:
@@ -62,7 +54,8 @@ def telemetry(space: str, detector: str, snapshot: DetectorSnapshot) -> Record:
             flags.append("alarm2")
         if r.calibration_due:
             flags.append("calibration_due")
-        readings.append({"gas": uplink_gas(r.gas), "value": r.value, "unit": r.unit, "flags": flags})
+        readings.append({"gas": r.gas,  # the profile names it as the uplink does
+                          "value": r.value, "unit": r.unit, "flags": flags})
     status = snapshot.status
     flags = [f for f, on in (("fault", status.fault), ("warmup", status.warmup),
                              ("calibration_due", status.calibration_due)) if on]
@@ -87,7 +80,7 @@ def alarm(event: AlarmEvent, *, session_id: str | None, permit_id: str | None, g
     if permit_id:
         body["permit_id"] = permit_id
     if key.kind in GAS_SUBJECT_KINDS and key.subject:
-        body["gas"] = uplink_gas(key.subject)
+        body["gas"] = wire_name(key.subject)
         report = gas.gases.get(Gas(key.subject)) if gas is not None else None
         if report is not None and report.value is not None:
             body["value"], body["unit"] = round(report.value, 4), report.unit.value
@@ -144,7 +137,7 @@ def for_action(action: object, *, session_id: str | None) -> Record | None:
         d = action.decision
         return event("attestation_issued", space=action.space, session_id=session_id,
                      locks=sorted(action.lock_ids), issued_at=d.issued_at, valid_until=d.valid_until,
-                     values={uplink_gas(g.value): round(v, 4) for g, v in (d.values or {}).items()})
+                     values={g.value: round(v, 4) for g, v in (d.values or {}).items()})
     if isinstance(action, DeferPadlockPush):
         return event("padlock_push_deferred", lock=action.lock_id, what=action.what, reason=text(action.reason))
     if isinstance(action, SendPadlockPush):
@@ -165,5 +158,5 @@ def lock_audit(lock_id: str, entry: AuditEntry) -> Record:
 def gas_summary(state: GasState) -> dict[str, Any]:
     """A compact summary of a space's gases for the tamper-evident log."""
     return {"space_id": state.space,
-            "gases": {uplink_gas(g.value): {"level": r.level.value, "value": r.value, "unit": r.unit.value}
+            "gases": {g.value: {"level": r.level.value, "value": r.value, "unit": r.unit.value}
                       for g, r in state.gases.items()}}

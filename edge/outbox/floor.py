@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.outbox.errors import OutboxError
 from safegrid.files import write_private_file
 
 VERSION = 1
@@ -29,8 +30,10 @@ BLOCK = 4096  # seqs reserved per write: a few writes an hour on a busy gateway
 MAX_STARTS = 64  # outbox generations remembered; older ranges were acknowledged long ago
 
 
-class FloorError(ValueError):
+class FloorError(OutboxError, ValueError):
     """The floor file cannot be read (not JSON, wrong shape)."""
+
+    default_code = "bad_floor"
 
 
 @dataclass(slots=True)

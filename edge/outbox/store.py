@@ -34,6 +34,7 @@ import aiosqlite
 import structlog
 
 from edge.outbox.compaction import Slot, plan_runs
+from edge.outbox.errors import OutboxError
 from edge.outbox.floor import BLOCK, SeqFloor
 
 log = structlog.get_logger(__name__)
@@ -57,10 +58,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-
-
-class OutboxError(Exception):
-    """The outbox cannot serve a request (an acknowledgement beyond the last seq, a read on a failed disk)."""
 
 
 @dataclass(slots=True)

@@ -55,13 +55,17 @@ CLOCK_ASK_AGAIN_S = 60.0  # while untrusted, ask again this often (an answer los
 
 class MqttUplink(Uplink):
     """Uplink over MQTT 5. ``verify_ack`` turns a signed ack command into an Ack (or None: refused);
-    ``clock_trusted`` tells whether the gateway trusts its wall clock (None: not said in the status)."""
+    ``clock_trusted`` tells whether the gateway trusts its wall clock (None: not said in the status), looked at
+    every ``clock_check_s``; while untrusted, the status asks for the time again every ``clock_ask_again_s``."""
 
     def __init__(self, config: MqttConfig, *, gateway: str, verify_ack: AckVerifier, epoch: int | None = None,
                  client_id: str | None = None, software: str | None = None,
                  clock_ms: Callable[[], int] | None = None, clock_trusted: Callable[[], bool] | None = None,
-                 time_request: Callable[[], str] | None = None) -> None:
+                 time_request: Callable[[], str] | None = None, clock_check_s: float = CLOCK_CHECK_S,
+                 clock_ask_again_s: float = CLOCK_ASK_AGAIN_S) -> None:
         super().__init__(topics.check_gateway_id(gateway))
+        if not (clock_check_s > 0 and clock_ask_again_s > 0):
+            raise UplinkError("clock_check_s and clock_ask_again_s must be positive")
         self.config = config
         self._verify_ack = verify_ack
         self._epoch = epoch
@@ -90,6 +94,7 @@ class MqttUplink(Uplink):
         self._clock_trusted: bool | None = None  # the last value read: what a status says (read by paho's thread)
         self._clock_said: bool | None = None  # what the last online status handed to paho said
         self._clock_said_at = 0.0  # when (monotonic s)
+        self._clock_check_s, self._clock_ask_again_s = clock_check_s, clock_ask_again_s
         self._clock_watch = OwnedTask(f"mqtt-clock-{self.gateway}")
         self.connects = 0  # successful CONNACKs, for diagnostics and tests
 
@@ -215,12 +220,12 @@ class MqttUplink(Uplink):
         paho's thread publishes the status with the value read last."""
         assert self._clock_trusted_now is not None
         while True:
-            await asyncio.sleep(CLOCK_CHECK_S)
+            await asyncio.sleep(self._clock_check_s)
             trusted = self._clock_trusted_now()
             self._clock_trusted = trusted
             if not self.connected or self._closed:
                 continue
-            ask_again = not trusted and time.monotonic() - self._clock_said_at >= CLOCK_ASK_AGAIN_S
+            ask_again = not trusted and time.monotonic() - self._clock_said_at >= self._clock_ask_again_s
             if trusted != self._clock_said or ask_again:
                 log.info("mqtt_status_clock", gateway=self.gateway, clock_trusted=trusted)
                 self._client.publish(self._status_topic, self._status_payload(True, trusted), qos=topics.QOS,

@@ -6,11 +6,12 @@ siren, beacon and fans. The edge decodes polls with it; the simulators encode th
 
     profile = load_profile("generic-4gas")
     plan = read_plan(profile)                     # the reads to make, fewest first
-    snapshot = decode_detector(profile, {block: words_read, ...})
+    decoder = DetectorDecoder(profile)            # kept by whoever polls: the plan is worked out once
+    snapshot = decoder.decode({block: words_read, ...})
 """
 
 from protocols.errors import ProfileError
-from protocols.gasprofile.codec import classify, decode_detector, encode_detector
+from protocols.gasprofile.codec import DetectorDecoder, classify, decode_detector, encode_detector
 from protocols.gasprofile.identification import decode_identification, encode_identification
 from protocols.gasprofile.loader import load_profile, packaged_profiles, parse_profile
 from protocols.gasprofile.model import DetectorProfile, OutputModuleProfile, Profile
@@ -28,6 +29,7 @@ from protocols.gasprofile.readings import (
 from protocols.gasprofile.registers import Image, ReadBlock, blocks_from_image, image_from_blocks, read_plan
 
 __all__ = [
+    "DetectorDecoder",
     "DetectorProfile",
     "DetectorSnapshot",
     "DeviceIdentity",

@@ -10,9 +10,11 @@ Status of a reading, first rule that applies: a sentinel word (fault, not fitted
 the sensor's or the device's fault bit (fault: no value); warm-up, then calibrating (value kept but not to be
 trusted); beyond the measuring range (over/under range: value kept); otherwise ok.
 
-Decoding runs on every poll, so what a profile says about its registers (addresses, bit masks, sentinel words,
-raw limits) is worked out once per profile into a :class:`_DecodePlan` and reused; and since a detector in steady
-air shows the same words poll after poll, the (immutable) reading decoded from a gas's words is reused too.
+Decoding runs on every poll, so a :class:`DetectorDecoder` works out once what its profile says about the
+registers (addresses, bit masks, sentinel words, raw limits), and, since a detector in steady air shows the same
+words poll after poll, remembers the (immutable) reading decoded from a gas's words. Whoever polls a detector owns
+its decoder (the edge's detector link, a simulator's bench): there is no module-wide cache. ``decode_detector``
+is the one-off form, for a single decode.
 """
 
 from __future__ import annotations
@@ -124,8 +126,6 @@ class _GasPlan:
     status: tuple[int, int] | None
     masks: tuple[int, int, int, int, int, int]  # fault, warmup, calibrating, alarm1, alarm2, calibration_due
     channel: _Channel
-    # (value word, status word, device fault, device warm-up) → the reading they decode to; bounded, see _remember
-    decoded: dict[tuple[int, int, bool, bool], GasReading]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +155,7 @@ class _DecodePlan:
             masks = (_mask(b.fault), _mask(b.warmup), _mask(b.calibrating), _mask(b.alarm1), _mask(b.alarm2),
                      _mask(b.calibration_due))
             gases.append(_GasPlan(name, gas.unit, f"gases.{name}.value", f"gases.{name}.status", where(gas.value),
-                                  where_any(gas.status), masks, _Channel.of(gas), {}))
+                                  where_any(gas.status), masks, _Channel.of(gas)))
         settings = [(profile.function_of(r), r.address, r.width if isinstance(r, DateRef) else 1)
                     for g in profile.gases.values() for r in _settings_refs(g)]
         texts = [getattr(profile.identification.registers, f) for f in IDENTITY_FIELDS]
@@ -178,44 +178,52 @@ def _all_read(regs: Registers, registers: tuple[tuple[int, frozenset[int]], ...]
     return bool(registers) and all(regs.image.get(fn, empty).keys() >= addresses for fn, addresses in registers)
 
 
-_PLANS: dict[int, _DecodePlan] = {}
-_MAX_PLANS = 64  # a gateway knows a handful of profiles; the cap only bounds memory against misuse
-
-
-def _plan(profile: DetectorProfile) -> _DecodePlan:
-    plan = _PLANS.get(id(profile))
-    if plan is None or plan.profile is not profile:  # an id is reused only after its profile is gone
-        if len(_PLANS) >= _MAX_PLANS:
-            _PLANS.clear()
-        plan = _PLANS[id(profile)] = _DecodePlan.of(profile)
-    return plan
-
-
 def _word(regs: Registers, where: tuple[int, int], key: str) -> int:
     table = regs.image.get(where[0])
     word = None if table is None else table.get(where[1])
     return regs.words(where[0], where[1], 1, key)[0] if word is None else word  # the slow path names what is missing
 
 
-def decode_detector(profile: DetectorProfile, blocks: Mapping[Any, Sequence[int]]) -> DetectorSnapshot:
-    """Decode one poll: ``blocks`` maps each read (see ``read_plan``) to its words.
+_Memo = dict[tuple[int, int, bool, bool], GasReading]  # (value, status, device fault, device warm-up) → reading
+_MAX_DECODED = 512  # per gas channel: steady air repeats a few words; a drifting value just refills the memo
 
-    Live registers (status, heartbeat, values) must all be present; set-points/dates and identification are
-    decoded when all of theirs were read, else left ``None``. Anything malformed raises ``ProfileError``.
+
+class DetectorDecoder:
+    """Decodes the polls of detectors of one profile; built once by whoever polls and kept for every poll.
+
+    It holds the profile's decode plan and, per gas, a bounded memo of the readings decoded from recent words.
     """
-    plan = _plan(_require_detector(profile))
-    regs = Registers(image_from_blocks(blocks))
-    status = _device_status(plan, regs)
-    heartbeat = None if plan.heartbeat is None else _word(regs, plan.heartbeat, "device.heartbeat")
-    readings = tuple(_reading(gas, regs, status) for gas in plan.gases)
-    settings = None
-    if _all_read(regs, plan.settings_registers):
-        settings = tuple(_gas_settings(plan.profile, name, gas, regs) for name, gas in plan.profile.gases.items())
-    identity = None
-    if _all_read(regs, plan.identity_registers):
-        identity = identity_from_registers(plan.profile, regs)
-    return DetectorSnapshot(profile=plan.profile.id, status=status, heartbeat=heartbeat, readings=readings,
-                            settings=settings, identity=identity)
+
+    def __init__(self, profile: DetectorProfile) -> None:
+        self.profile = _require_detector(profile)
+        self._plan = _DecodePlan.of(self.profile)
+        self._memos: tuple[_Memo, ...] = tuple({} for _ in self._plan.gases)
+
+    def decode(self, blocks: Mapping[Any, Sequence[int]]) -> DetectorSnapshot:
+        """Decode one poll: ``blocks`` maps each read (see ``read_plan``) to its words.
+
+        Live registers (status, heartbeat, values) must all be present; set-points/dates and identification are
+        decoded when all of theirs were read, else left ``None``. Anything malformed raises ``ProfileError``.
+        """
+        plan = self._plan
+        regs = Registers(image_from_blocks(blocks))
+        status = _device_status(plan, regs)
+        heartbeat = None if plan.heartbeat is None else _word(regs, plan.heartbeat, "device.heartbeat")
+        readings = tuple(_reading(gas, memo, regs, status) for gas, memo in zip(plan.gases, self._memos, strict=True))
+        settings = None
+        if _all_read(regs, plan.settings_registers):
+            settings = tuple(_gas_settings(plan.profile, name, gas, regs) for name, gas in plan.profile.gases.items())
+        identity = None
+        if _all_read(regs, plan.identity_registers):
+            identity = identity_from_registers(plan.profile, regs)
+        return DetectorSnapshot(profile=plan.profile.id, status=status, heartbeat=heartbeat, readings=readings,
+                                settings=settings, identity=identity)
+
+
+def decode_detector(profile: DetectorProfile, blocks: Mapping[Any, Sequence[int]]) -> DetectorSnapshot:
+    """Decode one poll with a decoder made for it (see :meth:`DetectorDecoder.decode`); a poller keeps a
+    :class:`DetectorDecoder` instead, so the plan is worked out once."""
+    return DetectorDecoder(profile).decode(blocks)
 
 
 def _device_status(plan: _DecodePlan, regs: Registers) -> DeviceStatus:
@@ -227,11 +235,11 @@ def _device_status(plan: _DecodePlan, regs: Registers) -> DeviceStatus:
                         calibration_due=bool(word & calibration_due))
 
 
-def _reading(gas: _GasPlan, regs: Registers, device: DeviceStatus) -> GasReading:
+def _reading(gas: _GasPlan, memo: _Memo, regs: Registers, device: DeviceStatus) -> GasReading:
     word = _word(regs, gas.value, gas.value_key)
     status_word = 0 if gas.status is None else _word(regs, gas.status, gas.status_key)
     key = (word, status_word, device.fault, device.warmup)
-    reading = gas.decoded.get(key)
+    reading = memo.get(key)
     if reading is None:
         fault, warmup, calibrating, alarm1, alarm2, calibration_due = gas.masks
         value, status = gas.channel.classify(word, bool(status_word & fault) or device.fault,
@@ -240,18 +248,10 @@ def _reading(gas: _GasPlan, regs: Registers, device: DeviceStatus) -> GasReading
         reading = GasReading(gas=gas.name, unit=gas.unit, value=value, status=status,
                              alarm1=bool(status_word & alarm1), alarm2=bool(status_word & alarm2),
                              calibration_due=bool(status_word & calibration_due))
-        _remember(gas.decoded, key, reading)
+        if len(memo) >= _MAX_DECODED:
+            memo.clear()
+        memo[key] = reading
     return reading
-
-
-_MAX_DECODED = 512  # per gas channel: steady air repeats a few words; a drifting value just refills the memo
-
-
-def _remember(memo: dict[tuple[int, int, bool, bool], GasReading], key: tuple[int, int, bool, bool],
-              reading: GasReading) -> None:
-    if len(memo) >= _MAX_DECODED:
-        memo.clear()
-    memo[key] = reading
 
 
 def _settings_refs(gas: GasChannel) -> list[SetPointRef | DateRef]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from protocols.gases import Gas
 from safegrid.config import StrictModel
 
 Address = Annotated[int, Field(strict=True, ge=0, le=0xFFFF)]
@@ -22,6 +23,9 @@ Bit = Annotated[int, Field(strict=True, ge=0, le=15)]
 ObjectId = Annotated[int, Field(strict=True, ge=0, le=0xFF)]
 ReadFunction = Literal[3, 4]  # 3: holding registers, 4: input registers
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# A gas is named as the uplink names it (protocols.gases.Gas: "O2", "LEL", "H2S", "CO"; a vendor's extra sensor
+# by its formula, "CH4"), so a reading's name goes on the wire as it is.
+GasKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+-]{1,16}$")]
 ProfileId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -208,9 +212,21 @@ class DetectorProfile(StrictModel):
     modbus: ModbusSection
     device: DeviceSection = DeviceSection()
     sensor_status_bits: SensorStatusBits = SensorStatusBits()
-    gases: Annotated[dict[Name, GasChannel], Field(min_length=1, max_length=16)]
+    gases: Annotated[dict[GasKey, GasChannel], Field(min_length=1, max_length=16)]
     maintenance: Maintenance = Maintenance()
     identification: Identification = Identification()
+
+    @field_validator("gases")
+    @classmethod
+    def _one_spelling(cls, gases: dict[str, GasChannel]) -> dict[str, GasChannel]:
+        for name in gases:
+            try:
+                known = Gas(name)
+            except ValueError:
+                continue  # a gas outside the core's vocabulary: reported as named, not judged
+            if name != known.value:
+                raise ValueError(f"gas {name!r} is spelt {known.value!r} (protocols.gases.Gas)")
+        return gases
 
     @property
     def id(self) -> str:

@@ -6,7 +6,7 @@
                             start_date=date.today()) as sim:
         await sim.serve(RtuPort("/dev/ttyUSB0", baudrate=9600, line_speed=True))   # or TcpListen("127.0.0.1", 5020)
         clock.set(90)                                       # scenario time, seconds
-        sim.detector(1).reading("h2s")                      # what unit 1 serves now
+        sim.detector(1).reading("H2S")                      # what unit 1 serves now
         sim.output_module(10).coils                         # {"siren": ..., "beacon": ..., ...}
         sim.output_module(10).press("ack")                  # the attendant's button
 

@@ -33,15 +33,15 @@ from protocols.gasprofile import (
 from protocols.gasprofile.model import GasChannel
 
 # Clean air (GB 8958 treats 19.5-23.5 %VOL O2 as safe; fresh air is 20.9).
-CLEAN_AIR = {"o2": 20.9, "flammable": 0.0, "h2s": 0.0, "co": 0.0}
+CLEAN_AIR = {"O2": 20.9, "LEL": 0.0, "H2S": 0.0, "CO": 0.0}
 # Typical fixed-detector response times, seconds to 90 % of a step.
-DEFAULT_T90_S = {"o2": 15.0, "flammable": 20.0, "h2s": 30.0, "co": 25.0}
+DEFAULT_T90_S = {"O2": 15.0, "LEL": 20.0, "H2S": 30.0, "CO": 25.0}
 # Typical reading noise (standard deviation, in the gas's unit); less than one register step is invisible.
-DEFAULT_NOISE = {"o2": 0.03, "flammable": 0.1, "h2s": 0.05, "co": 0.4}
+DEFAULT_NOISE = {"O2": 0.03, "LEL": 0.1, "H2S": 0.05, "CO": 0.4}
 # The detector's own set-points, kept within China's limits: O2 19.5 / 23.5 %VOL (GB 8958); flammable 10 / 20 %LEL;
 # H2S and CO at 100 % / 200 % of the OEL (GB/T 50493-2019): H2S 10 / 20 mg/m³ ≈ 7 / 14 ppm, CO 20 / 40 mg/m³ ≈
 # 17 / 34 ppm at 20 °C.
-DEFAULT_SETPOINTS = {"o2": (19.5, 23.5), "flammable": (10.0, 20.0), "h2s": (7.0, 14.0), "co": (17.0, 34.0)}
+DEFAULT_SETPOINTS = {"O2": (19.5, 23.5), "LEL": (10.0, 20.0), "H2S": (7.0, 14.0), "CO": (17.0, 34.0)}
 DEFAULT_T90_OTHER_S = 30.0
 
 FaultKind = Literal["comm_loss", "garbled_crc", "slow_replies"]

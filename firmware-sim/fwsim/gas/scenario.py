@@ -20,7 +20,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from protocols.errors import ProfileError
 from protocols.gasprofile import DetectorProfile, load_profile
-from protocols.gasprofile.model import Name
+from protocols.gasprofile.model import GasKey
 from safegrid.config import ConfigError, StrictModel, parse_config
 
 PACKAGE = "fwsim"
@@ -57,7 +57,7 @@ class StateInterval(StrictModel):
     """
 
     status: Literal["fault", "not_fitted", "warmup", "calibrating", "hung"]
-    gas: Name | None = None
+    gas: GasKey | None = None
     start_s: Seconds = 0.0
     end_s: Seconds | None = None  # None: until the end of time
 
@@ -106,9 +106,9 @@ class SetPoints(StrictModel):
 class UnitScript(StrictModel):
     """What one unit (or, under ``[all_units]``, every unit) sees. Per-gas tables are keyed by gas name."""
 
-    gases: dict[Name, Series] = Field(default_factory=dict)
-    t90_s: dict[Name, Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)]] = Field(default_factory=dict)
-    noise: dict[Name, Annotated[float, Field(ge=0, le=1e4, allow_inf_nan=False)]] = Field(default_factory=dict)
+    gases: dict[GasKey, Series] = Field(default_factory=dict)
+    t90_s: dict[GasKey, Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)]] = Field(default_factory=dict)
+    noise: dict[GasKey, Annotated[float, Field(ge=0, le=1e4, allow_inf_nan=False)]] = Field(default_factory=dict)
     states: Annotated[tuple[StateInterval, ...], Field(max_length=1000)] = ()
     faults: Annotated[tuple[FaultInterval, ...], Field(max_length=1000)] = ()
     maintenance: Maintenance | None = None
@@ -124,7 +124,7 @@ class Check(StrictModel):
     at_s: Seconds
     unit: Annotated[int, Field(strict=True, ge=1, le=247)]
     reply: Literal["ok", "none"] = "ok"
-    gas: Name | None = None
+    gas: GasKey | None = None
     value: Value | None = None
     tolerance: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 0.0
     status: Literal["ok", "warmup", "calibrating", "fault", "not_fitted", "over_range", "under_range"] | None = None
@@ -156,8 +156,8 @@ class Scenario(StrictModel):
     """A whole scenario file. ``units`` keys are Modbus unit ids written as TOML keys (``[units.1]``)."""
 
     scenario: ScenarioMeta
-    baseline: dict[Name, Value] = Field(default_factory=dict)  # the air where no series says otherwise
-    setpoints: dict[Name, SetPoints] = Field(default_factory=dict)
+    baseline: dict[GasKey, Value] = Field(default_factory=dict)  # the air where no series says otherwise
+    setpoints: dict[GasKey, SetPoints] = Field(default_factory=dict)
     all_units: UnitScript = UnitScript()
     units: dict[int, UnitScript] = Field(default_factory=dict)
     checks: Annotated[tuple[Check, ...], Field(max_length=10_000)] = ()

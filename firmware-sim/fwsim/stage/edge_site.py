@@ -40,9 +40,9 @@ duration_s = 100000
 seed = 5
 
 [units.1]
-t90_s = {{ h2s = 1, o2 = 1, co = 1, flammable = 1 }}
+t90_s = {{ H2S = 1, O2 = 1, CO = 1, LEL = 1 }}
 
-[units.1.gases.h2s]
+[units.1.gases.H2S]
 interpolation = "linear"
 points = [[0, 0.0], [{SPIKE_AT}, 0.0], [{SPIKE_AT}, 25.0], [{SPIKE_END}, 25.0], [{SPIKE_END}, 0.0]]
 """

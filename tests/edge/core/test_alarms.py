@@ -21,8 +21,8 @@ from edge.core.alarms import (
 from edge.core.clock import Now
 
 T0 = Now(100.0, 1_760_000_000)
-L1 = AlarmKey(AlarmKind.GAS_LEVEL1, "space-1", "h2s")
-L2 = AlarmKey(AlarmKind.GAS_LEVEL2, "space-1", "h2s")
+L1 = AlarmKey(AlarmKind.GAS_LEVEL1, "space-1", "H2S")
+L2 = AlarmKey(AlarmKind.GAS_LEVEL2, "space-1", "H2S")
 OT = AlarmKey(AlarmKind.OVERTIME, "space-1", "permit-7")
 GF = AlarmKey(AlarmKind.GATEWAY_FAULT, "space-1", "storage")
 LOST = AlarmKey(AlarmKind.STATE_LOST, "space-1", "outbox.db")

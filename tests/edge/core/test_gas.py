@@ -191,7 +191,7 @@ def test_twa_counts_the_exposure_from_before_a_restart() -> None:
     data = json.loads(json.dumps(before.snapshot_exposure(7 * 3600.0, wall0 + 7 * 3600)))
     after = monitor([Gas.CO])
     down_until = wall0 + 7 * 3600 + 60
-    assert after.restore_exposure(data, 5.0, down_until) == ["co.stel", "co.twa"]
+    assert after.restore_exposure(data, 5.0, down_until) == ["CO.stel", "CO.twa"]
     assert after.evaluate(5.0).gases[Gas.CO].twa == pytest.approx(before.evaluate(7 * 3600.0).gases[Gas.CO].twa,
                                                                   abs=22.0 * 60 / (8 * 3600))
     for t in range(10, 3600 + 11, 10):
@@ -212,10 +212,10 @@ def test_restore_exposure_skips_another_unit_and_refuses_garbage() -> None:
     m.observe(Reading(Gas.CO, 22.0, Unit.MG_M3, 0.0))
     data = m.snapshot_exposure(600.0, 10_600)
     other = monitor([Gas.CO])
-    assert other.restore_exposure({"co": {**data["co"], "unit": "ppm"}}, 0.0, 10_600) == []
-    assert other.restore_exposure({"h2s": data["co"]}, 0.0, 10_600) == []  # a gas the space does not monitor
+    assert other.restore_exposure({"CO": {**data["CO"], "unit": "ppm"}}, 0.0, 10_600) == []
+    assert other.restore_exposure({"H2S": data["CO"]}, 0.0, 10_600) == []  # a gas the space does not monitor
     with pytest.raises(ValueError):
-        other.restore_exposure(["co"], 0.0, 10_600)  # type: ignore[arg-type]
+        other.restore_exposure(["CO"], 0.0, 10_600)  # type: ignore[arg-type]
     assert other.evaluate(0.0).gases[Gas.CO].stel == 0.0
 
 
@@ -331,7 +331,7 @@ def test_a_held_level_stays_until_a_reading_clears_it_through_the_deadband() -> 
     report = m.evaluate(1.0).gases[Gas.H2S]
     assert report.gas_level == Level.LEVEL2 and report.level == Level.PENDING
     assert any("held from before the restart" in r for r in report.reasons)
-    assert AlarmKey(AlarmKind.GAS_LEVEL2, "space-1", "h2s") in gas_alarm_conditions(m.evaluate(1.0), False)
+    assert AlarmKey(AlarmKind.GAS_LEVEL2, "space-1", "H2S") in gas_alarm_conditions(m.evaluate(1.0), False)
     m.observe(Reading(Gas.H2S, 15.0, Unit.MG_M3, 2.0, detector="det-1"))
     assert m.evaluate(2.0).gases[Gas.H2S].gas_level == Level.LEVEL1  # de-escalates as any reading would
     m.observe(Reading(Gas.H2S, 1.0, Unit.MG_M3, 3.0, detector="det-1"))
@@ -342,8 +342,17 @@ def test_a_held_level_stays_until_a_reading_clears_it_through_the_deadband() -> 
 
 def test_held_levels_come_from_active_gas_alarms_of_the_space() -> None:
     alarms = AlarmSet()
-    for kind, space, gas in ((AlarmKind.GAS_LEVEL1, "s", "h2s"), (AlarmKind.GAS_LEVEL2, "s", "h2s"),
-                             (AlarmKind.GAS_LEVEL1, "s", "co"), (AlarmKind.GAS_LEVEL2, "other", "o2"),
+    for kind, space, gas in ((AlarmKind.GAS_LEVEL1, "s", "H2S"), (AlarmKind.GAS_LEVEL2, "s", "H2S"),
+                             (AlarmKind.GAS_LEVEL1, "s", "CO"), (AlarmKind.GAS_LEVEL2, "other", "O2"),
                              (AlarmKind.STALE_DATA, "s", "det-1")):
         alarms.set_condition(AlarmKey(kind, space, gas), True, "test", Now(0.0, 0))
     assert held_gas_levels(alarms.open_alarms(), "s") == {Gas.H2S: Level.LEVEL2, Gas.CO: Level.LEVEL1}
+
+
+def test_restore_exposure_reads_a_snapshot_that_spells_the_gas_the_old_way() -> None:
+    """exposure.json written before the one gas vocabulary keys CO as "co": the windows still come back."""
+    m = monitor([Gas.CO])
+    m.observe(Reading(Gas.CO, 22.0, Unit.MG_M3, 0.0))
+    data = m.snapshot_exposure(600.0, 10_600)
+    assert list(data) == ["CO"]
+    assert monitor([Gas.CO]).restore_exposure({"co": data["CO"]}, 0.0, 10_600) == ["CO.stel", "CO.twa"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from edge.core.alarms import AlarmKey, AlarmKind, AlarmSet
 from edge.core.clock import Now
-from edge.core.gas import GasMonitor, GasMonitorConfig, Reading, ReadingStatus
-from edge.core.gas_alarms import gas_alarm_conditions, owns_gas_alarms
+from edge.core.gas import GasMonitor, GasMonitorConfig, Level, Reading, ReadingStatus
+from edge.core.gas_alarms import gas_alarm_conditions, held_gas_levels, owns_gas_alarms
 from edge.core.limits import Gas, Unit, space_limits
 
 
@@ -26,8 +26,8 @@ def test_level2_implies_level1() -> None:
     m = make()
     read(m, 1, h2s=25)
     c = gas_alarm_conditions(m.evaluate(1), in_session=False)
-    assert kinds(c) == {(AlarmKind.GAS_LEVEL1, "h2s"), (AlarmKind.GAS_LEVEL2, "h2s")}
-    assert "H2S 25" in c[AlarmKey(AlarmKind.GAS_LEVEL2, "s1", "h2s")]
+    assert kinds(c) == {(AlarmKind.GAS_LEVEL1, "H2S"), (AlarmKind.GAS_LEVEL2, "H2S")}
+    assert "H2S 25" in c[AlarmKey(AlarmKind.GAS_LEVEL2, "s1", "H2S")]
 
 
 def test_faults_are_alarms_only_during_a_session_and_levels_hold() -> None:
@@ -36,11 +36,11 @@ def test_faults_are_alarms_only_during_a_session_and_levels_hold() -> None:
     read(m, 2, status=ReadingStatus.COMM_LOSS)
     state = m.evaluate(2)
     assert kinds(gas_alarm_conditions(state, in_session=False)) == {
-        (AlarmKind.GAS_LEVEL1, "h2s"),
-        (AlarmKind.GAS_LEVEL2, "h2s"),
+        (AlarmKind.GAS_LEVEL1, "H2S"),
+        (AlarmKind.GAS_LEVEL2, "H2S"),
     }
     c = gas_alarm_conditions(state, in_session=True)
-    assert (AlarmKind.COMM_LOSS, "det-1") in kinds(c) and (AlarmKind.GAS_LEVEL2, "h2s") in kinds(c)
+    assert (AlarmKind.COMM_LOSS, "det-1") in kinds(c) and (AlarmKind.GAS_LEVEL2, "H2S") in kinds(c)
     assert len([k for k in c if k.kind == AlarmKind.COMM_LOSS]) == 1  # one detector, one alarm
     assert "O2" in c[AlarmKey(AlarmKind.COMM_LOSS, "s1", "det-1")]
 
@@ -57,7 +57,7 @@ def test_stel_condition() -> None:
     m = make()
     for t in range(0, 901):
         read(m, t, co=36.0 if t < 800 else 5.0)
-    assert kinds(gas_alarm_conditions(m.evaluate(900), in_session=True)) == {(AlarmKind.STEL, "co")}
+    assert kinds(gas_alarm_conditions(m.evaluate(900), in_session=True)) == {(AlarmKind.STEL, "CO")}
 
 
 def test_reconcile_with_the_alarm_set() -> None:
@@ -75,7 +75,7 @@ def test_each_level_alarm_names_its_own_level_limit_and_value() -> None:
     m = make()
     read(m, 1, h2s=40)
     c = gas_alarm_conditions(m.evaluate(1), in_session=False)
-    level1, level2 = c[AlarmKey(AlarmKind.GAS_LEVEL1, "s1", "h2s")], c[AlarmKey(AlarmKind.GAS_LEVEL2, "s1", "h2s")]
+    level1, level2 = c[AlarmKey(AlarmKind.GAS_LEVEL1, "s1", "H2S")], c[AlarmKey(AlarmKind.GAS_LEVEL2, "s1", "H2S")]
     assert "H2S 40 mg/m3" in level1 and "level-1 limit 10 mg/m3" in level1 and "level-2" not in level1
     assert "H2S 40 mg/m3" in level2 and "level-2 limit 20 mg/m3" in level2 and "level-1" not in level2
 
@@ -99,3 +99,23 @@ def test_fault_alarms_carry_the_fault_not_the_gas_levels() -> None:
     c = gas_alarm_conditions(m.evaluate(2), in_session=True)
     fault = c[AlarmKey(AlarmKind.DETECTOR_FAULT, "s1", "det-1")]
     assert "det-1 reports fault" in fault and "level-" not in fault
+
+
+def test_a_level2_alarm_saved_before_the_one_gas_vocabulary_still_holds_its_level() -> None:
+    """An alarm state written by an older gateway names its gas ``h2s``; after the upgrade the alarm reads as the
+    ``H2S`` alarm it is: the restarted monitor holds level 2 for H2S, and the alarm matches its condition (no
+    second H2S alarm beside it)."""
+    old = {"next_id": 8, "alarms": [
+        {"id": 7, "kind": "gas_level2", "space": "s1", "subject": "h2s", "raised_at": 1_760_000_000,
+         "reason": "H2S 25 mg/m3", "active": True, "acknowledged_by": None, "acknowledged_at": None, "muted": False},
+        {"id": 6, "kind": "stel", "space": "s1", "subject": "flammable", "raised_at": 1_760_000_000,
+         "reason": "x", "active": True, "acknowledged_by": None, "acknowledged_at": None, "muted": False}]}
+    alarms, _ = AlarmSet.restore(old, Now(0.0, 1_760_000_100))
+    assert held_gas_levels(alarms.open_alarms(), "s1") == {Gas.H2S: Level.LEVEL2}
+    assert {a.key.subject for a in alarms.open_alarms()} == {"H2S", "LEL"}
+    m = make()
+    m.hold_level(Gas.H2S, Level.LEVEL2)
+    read(m, 1, h2s=25)
+    events = alarms.reconcile(gas_alarm_conditions(m.evaluate(1), in_session=False), owns_gas_alarms("s1"),
+                              Now(1.0, 1_760_000_101))
+    assert not [e for e in events if e.key.kind is AlarmKind.GAS_LEVEL2]  # the same alarm, still raised

@@ -113,7 +113,7 @@ def test_scripted_operation() -> None:
     assert of(out, DriveSiren) == [DriveSiren("S1", SirenPattern.CONTINUOUS)]
     assert of(out, StartFan) and of(out, Evacuate)
     assert rig.session.suspended
-    level2 = rig.open_alarm(AlarmKind.GAS_LEVEL2, "h2s")
+    level2 = rig.open_alarm(AlarmKind.GAS_LEVEL2, "H2S")
     with pytest.raises(AlarmError):
         rig.alarms.acknowledge(level2.id, "attendant", rig.now)
     rig.wait(300)

@@ -42,7 +42,7 @@ async def test_every_gas_alarm_transition_is_a_log_line(daemon: Daemon, site: Si
 
     (raised2,) = lines(logs, "alarm raised", level2.id)
     assert raised2["log_level"] == "warning" and raised2["level"] == 2
-    assert raised2["kind"] == "gas_level2" and raised2["subject"] == "h2s"
+    assert raised2["kind"] == "gas_level2" and raised2["subject"] == "H2S"
     assert raised2["space"] == SPACE and "level-2 limit 20 mg/m3" in raised2["reason"]
     (raised1,) = lines(logs, "alarm raised", level1.id)
     assert raised1["log_level"] == "warning" and raised1["level"] == 1

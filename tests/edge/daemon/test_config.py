@@ -45,7 +45,7 @@ def test_relative_paths_are_taken_from_the_config_files_directory(tmp_path: Path
     ('unit = 10', 'unit = 1', "output_modules[0].unit"),
     ('poll_interval_s = 0.3', 'poll_interval_s = 0.3\nprofile = "output-module"', "detectors[0].profile"),
     ('output_module = "om-1"', 'output_module = "om-9"', "spaces[0].output_module"),
-    ("\n[[padlocks]]", "[spaces.limits.h2s]\nlevel1 = { high = 15.0 }\n[[padlocks]]", "spaces[0].limits.h2s"),
+    ("\n[[padlocks]]", "[spaces.limits.H2S]\nlevel1 = { high = 15.0 }\n[[padlocks]]", "spaces[0].limits.H2S"),
     ('public_key = "', 'public_key = "zz', "padlocks[0].public_key"),
     ('refresh_s = 2.0', 'refresh_s = 2.0\nfault_pulse_on_s = 10.0', "output_modules[0]"),  # on ≥ period
     ('refresh_s = 2.0', 'refresh_s = 2.0\nfault_pulse_period_s = 0', "output_modules[0].fault_pulse_period_s"),
@@ -63,7 +63,7 @@ def test_errors_name_the_key(tmp_path: Path, old: str, new: str, key: str) -> No
 
 def test_looser_limit_with_a_reason_is_accepted(tmp_path: Path) -> None:
     path = Site(tmp_path, "/dev/null").write_config(
-        extra_space='[spaces.limits.h2s]\nlevel1 = { high = 15.0 }\nallow_looser = true\nreason = "site study 7"')
+        extra_space='[spaces.limits.H2S]\nlevel1 = { high = 15.0 }\nallow_looser = true\nreason = "site study 7"')
     limits = load_edge_config(path).spaces[0].gas_limits()
     assert any(limit.looser_than_default for limit in limits.values())
 

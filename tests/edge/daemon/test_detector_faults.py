@@ -24,9 +24,9 @@ from edge.core.alarms import AlarmKind
 from edge.core.gas import Level
 from edge.daemon import Daemon
 from edge.daemon.padlocks import HeldPushes
-from edge.daemon.records import uplink_gas
 from fwsim.gas import GasSimulator, RtuPort, parse_scenario
 from fwsim.stage.edge_site import LOCK, SPACE, RunningClock, Site
+from protocols.gases import wire_name
 from protocols.padlock.events import EventKind
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
 from tests.edge.daemon.site import eventually, outbox_rows
@@ -61,15 +61,15 @@ seed = 7
 {intervals}"""
 
 
-ALL_GASES = ("o2", "h2s", "co", "flammable")
+ALL_GASES = ("O2", "H2S", "CO", "LEL")
 FAULTS = [
     # Electrical noise on the bus: every reply fails its CRC; after FAIL_AFTER failed polls the link is lost.
     Fault("garbled_crc", '\n[[units.1.faults]]\nkind = "garbled_crc"\nstart_s = {start}\nend_s = {end}\n',
           AlarmKind.COMM_LOSS, "comm-fault", "detector_comm_fault", FAIL_AFTER * (POLL_S + 0.3) + POLL_S,
           ALL_GASES),
     # The H2S sensor reports fault: the very next poll says so.
-    Fault("sensor_fault", '\n[[units.1.states]]\ngas = "h2s"\nstatus = "fault"\nstart_s = {start}\nend_s = {end}\n',
-          AlarmKind.DETECTOR_FAULT, "sensor fault: h2s", "detector_fault", 2 * POLL_S, ("h2s",)),
+    Fault("sensor_fault", '\n[[units.1.states]]\ngas = "H2S"\nstatus = "fault"\nstart_s = {start}\nend_s = {end}\n',
+          AlarmKind.DETECTOR_FAULT, "sensor fault: H2S", "detector_fault", 2 * POLL_S, ("H2S",)),
     # The detector hangs: its registers still answer, plausible values and all, but the heartbeat stops.
     Fault("hung", '\n[[units.1.states]]\nstatus = "hung"\nstart_s = {start}\nend_s = {end}\n',
           AlarmKind.DETECTOR_FAULT, "heartbeat frozen", "detector_fault", HEARTBEAT_TIMEOUT_S + 2 * POLL_S,
@@ -119,7 +119,7 @@ def nothing_shown_valid(daemon: Daemon, site: Site, fault: Fault, since: int) ->
         assert report.level in (Level.FAULT, Level.STALE), (gas, report.level, report.reasons)
     for _seq, body in rows_after(site, since, "telemetry"):
         for reading in body["gases"]:
-            if reading["gas"] in {uplink_gas(g) for g in fault.gases}:
+            if reading["gas"] in {wire_name(g) for g in fault.gases}:
                 assert reading["value"] is None and "fault" in reading["flags"], body
 
 
@@ -147,7 +147,7 @@ async def test_a_detector_fault_is_shown_refuses_attestation_and_alarms_a_sessio
             # At once: the poll that found the fault recorded its telemetry already flagged, just before the event.
             telemetry_seq, telemetry = rows_after(site, event_seq - 2, "telemetry")[0]
             flagged = {r["gas"] for r in telemetry["gases"] if "fault" in r["flags"] and r["value"] is None}
-            assert telemetry_seq == event_seq - 1 and flagged == {uplink_gas(g) for g in fault.gases}, telemetry
+            assert telemetry_seq == event_seq - 1 and flagged == {wire_name(g) for g in fault.gases}, telemetry
         status = health()
         assert not status.ok and status.detail == fault.condition  # /healthz says so
         assert any(e["event"] == "detector fault" and e["condition"] == fault.condition for e in logs), logs

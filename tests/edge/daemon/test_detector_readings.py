@@ -12,16 +12,16 @@ PROFILE = load_profile("generic-4gas")  # zero band: O2 0.5, flammable 3, H2S 1,
 
 
 def snapshot(h2s: float, co: float = 0.0, status: ReadingStatus = ReadingStatus.OK) -> DetectorSnapshot:
-    readings = (GasReading("o2", "%VOL", 20.9, ReadingStatus.OK), GasReading("h2s", "ppm", h2s, status),
-                GasReading("co", "ppm", co, ReadingStatus.OK), GasReading("flammable", "%LEL", 0.0, ReadingStatus.OK))
+    readings = (GasReading("O2", "%VOL", 20.9, ReadingStatus.OK), GasReading("H2S", "ppm", h2s, status),
+                GasReading("CO", "ppm", co, ReadingStatus.OK), GasReading("LEL", "%LEL", 0.0, ReadingStatus.OK))
     return DetectorSnapshot(profile="generic-4gas", status=DeviceStatus(), heartbeat=7, readings=readings)
 
 
 def test_zero_drift_shows_as_zero() -> None:
     """A reading below zero within the zero band was shown (and written in alarm texts) as a negative value."""
     shown = shown_snapshot(PROFILE, snapshot(-0.4, co=-2.5), heartbeat_frozen=False)  # type: ignore[arg-type]
-    assert [(r.gas, r.value) for r in shown.readings] == [("o2", 20.9), ("h2s", 0.0), ("co", 0.0),
-                                                         ("flammable", 0.0)]
+    assert [(r.gas, r.value) for r in shown.readings] == [("O2", 20.9), ("H2S", 0.0), ("CO", 0.0),
+                                                         ("LEL", 0.0)]
     values = {g["gas"]: g["value"] for g in telemetry("s", "det-1", shown)[1]["gases"]}
     assert values == {"O2": 20.9, "H2S": 0.0, "CO": 0.0, "LEL": 0.0}
     readings = snapshot_readings(shown, PROFILE, "det-1", 5.0)  # type: ignore[arg-type]

@@ -34,9 +34,9 @@ duration_s = 100000
 seed = 5
 
 [units.1]
-t90_s = {{ h2s = 1, o2 = 1, co = 1, flammable = 1 }}
+t90_s = {{ H2S = 1, O2 = 1, CO = 1, LEL = 1 }}
 
-[units.1.gases.co]
+[units.1.gases.CO]
 interpolation = "linear"
 points = [[0, 0.0], [{CO_FROM}, 0.0], [{CO_FROM}, 12.0], [{CO_UNTIL}, 12.0], [{CO_UNTIL}, 0.0]]
 """
@@ -80,7 +80,7 @@ async def test_exposure_outlives_a_restart(site: Site, co_gas: RunningClock) -> 
         await stop_or_explain(first)
     saved = site.state_dir / "exposure.json"
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
-    assert json.loads(saved.read_bytes())["spaces"][SPACE]["co"]["twa"]["buckets"]
+    assert json.loads(saved.read_bytes())["spaces"][SPACE]["CO"]["twa"]["buckets"]
 
     again = daemon_on(site)
     await again.start()
@@ -98,7 +98,7 @@ async def test_exposure_outlives_a_restart(site: Site, co_gas: RunningClock) -> 
 
 async def test_a_corrupt_exposure_file_is_ignored(site: Site, co_gas: RunningClock) -> None:
     site.state_dir.mkdir(mode=0o700, exist_ok=True)
-    (site.state_dir / "exposure.json").write_text('{"version": 1, "spaces": {"' + SPACE + '": {"co": {"unit": "mg')
+    (site.state_dir / "exposure.json").write_text('{"version": 1, "spaces": {"' + SPACE + '": {"CO": {"unit": "mg')
     daemon = daemon_on(site)
     await daemon.start()
     try:

@@ -18,30 +18,30 @@ def test_frame_gap_follows_the_serial_line_spec() -> None:
     assert frame_gap_s(115200) == 0.00175
 
 
-async def start_server(port: str) -> tuple[ModbusSerialServer, asyncio.Task[None]]:
+async def start_server(port: str) -> ModbusSerialServer:
+    """A server that has its end of the line open: ``serve_forever(background=True)`` returns once it listens
+    (and raises if it cannot), so no guessed sleep stands in for readiness."""
     devices = [SimDevice(id=unit, simdata=[SimData(0, values=[unit * 100 + k for k in range(20)],
                                                    datatype=DataType.REGISTERS)]) for unit in (1, 2)]
     server = ModbusSerialServer(devices, port=port, baudrate=9600)
-    task = asyncio.create_task(server.serve_forever(), name="test-modbus-server")
-    await asyncio.sleep(0.3)
-    return server, task
+    await server.serve_forever(background=True)
+    assert server.is_active()
+    return server
 
 
-async def stop_server(server: ModbusSerialServer, task: asyncio.Task[None]) -> None:
+async def stop_server(server: ModbusSerialServer) -> None:
     await server.shutdown()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 @pytest.fixture
 async def served(serial_pty) -> AsyncIterator[tuple[object, ModbusBus]]:
-    server, task = await start_server(serial_pty.b)
+    server = await start_server(serial_pty.b)
     bus = ModbusBus(SerialLine(serial_pty.a, timeout_s=0.3), name="bus-test")
     try:
         yield serial_pty, bus
     finally:
         await bus.close()
-        await stop_server(server, task)
+        await stop_server(server)
 
 
 async def test_concurrent_reads_of_two_units_are_serialised_and_correct(served) -> None:
@@ -72,7 +72,7 @@ async def test_port_lost_then_back_resumes(served) -> None:
         await bus.read_registers(1, 4, 0, 1)
     assert err.value.code == "port_lost"
     line.replug()
-    server, task = await start_server(line.b)  # the far end comes back on the new line too
+    server = await start_server(line.b)  # the far end comes back on the new line too
     try:
         for _ in range(20):
             try:
@@ -84,4 +84,4 @@ async def test_port_lost_then_back_resumes(served) -> None:
             pytest.fail("polling did not resume after the port came back")
         assert bus.reopens >= 1
     finally:
-        await stop_server(server, task)
+        await stop_server(server)

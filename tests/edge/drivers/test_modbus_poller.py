@@ -19,7 +19,7 @@ def decode(blocks: Blocks) -> tuple[int, ...]:
 
 
 async def test_poller_health_transitions_are_reported_once(serial_pty) -> None:
-    server, task = await start_server(serial_pty.b)
+    server = await start_server(serial_pty.b)
     bus = ModbusBus(SerialLine(serial_pty.a, timeout_s=0.2), name="bus-poll")
     results: list[PollResult[tuple[int, ...]]] = []
     poller = DevicePoller("det-1", bus, 1, PLAN, decode, results.append,
@@ -28,12 +28,12 @@ async def test_poller_health_transitions_are_reported_once(serial_pty) -> None:
         with structlog.testing.capture_logs() as logs:
             ok = await poller.poll_once()
             assert ok.value == (100, 101, 105) and not ok.comm_fault
-            await stop_server(server, task)  # the device goes silent
+            await stop_server(server)  # the device goes silent
             outcomes = [await poller.poll_once() for _ in range(4)]
             assert [r.comm_fault for r in outcomes] == [False, True, True, True]
             assert all(r.value is None and r.error is not None for r in outcomes)
             assert poller.next_delay() > poller.policy.interval_s  # backing off while in comm-fault
-            server, task = await start_server(serial_pty.b)
+            server = await start_server(serial_pty.b)
             back = await poller.poll_once()
             assert back.value == (100, 101, 105) and not back.comm_fault
         events = [entry["event"] for entry in logs]
@@ -41,11 +41,11 @@ async def test_poller_health_transitions_are_reported_once(serial_pty) -> None:
         assert results == [ok, *outcomes, back]
     finally:
         await bus.close()
-        await stop_server(server, task)
+        await stop_server(server)
 
 
 async def test_poller_task_runs_on_its_interval_and_stops(serial_pty) -> None:
-    server, task = await start_server(serial_pty.b)
+    server = await start_server(serial_pty.b)
     bus = ModbusBus(SerialLine(serial_pty.a, timeout_s=0.2), name="bus-run")
     seen = asyncio.Event()
     results: list[PollResult[tuple[int, ...]]] = []
@@ -67,4 +67,4 @@ async def test_poller_task_runs_on_its_interval_and_stops(serial_pty) -> None:
     finally:
         await poller.stop()
         await bus.close()
-        await stop_server(server, task)
+        await stop_server(server)

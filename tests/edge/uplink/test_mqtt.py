@@ -193,11 +193,9 @@ async def test_a_dropped_connection_publishes_the_last_will_and_reconnects(
 
 
 async def test_the_status_says_whether_the_clock_is_trusted_and_follows_it(
-        mosquitto: MosquittoBroker, gate: CommandGate, monkeypatch: pytest.MonkeyPatch) -> None:
+        mosquitto: MosquittoBroker, gate: CommandGate) -> None:
     """The retained online status carries ``clock_trusted``; a change is published at once (trust also lapses by
     itself, so it is watched), and while untrusted the gateway asks again now and then (uplink spec §6)."""
-    monkeypatch.setattr("edge.uplink.mqtt.CLOCK_CHECK_S", 0.05)
-    monkeypatch.setattr("edge.uplink.mqtt.CLOCK_ASK_AGAIN_S", 0.5)
     seen: list[Status] = []
     watcher = paho.Client(CallbackAPIVersion.VERSION2, client_id="clock-watcher", protocol=paho.MQTTv5)
     watcher.on_message = lambda _c, _u, msg: seen.append(decode_status(msg.payload)) if msg.payload else None
@@ -207,7 +205,7 @@ async def test_the_status_says_whether_the_clock_is_trusted_and_follows_it(
     try:
         watcher.subscribe(topics.status_topic("gw-clock-1"), qos=1)
         uplink = MqttUplink(mqtt_config(mosquitto), gateway="gw-clock-1", verify_ack=gate.verify_ack,
-                            clock_trusted=lambda: trusted)
+                            clock_trusted=lambda: trusted, clock_check_s=0.05, clock_ask_again_s=0.5)
         async with uplink:
             await eventually(lambda: len(seen) >= 1, 10)
             assert seen[0].online and seen[0].clock_trusted is False

@@ -77,7 +77,7 @@ async def test_values_follow_the_clock_while_serving(rtu: Any, edge_bus: ModbusB
         seen = []
         for t in (30, 61, 70, 90, 120, 239):
             clock.set(t)
-            seen.append((await poll(edge_bus, 1)).reading("h2s").value)
+            seen.append((await poll(edge_bus, 1)).reading("H2S").value)
         assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == pytest.approx(25.0, abs=0.35)
         assert (await poll(edge_bus, 1)).heartbeat == 239
 
@@ -154,6 +154,6 @@ async def test_line_speed_emulation_holds_replies_and_keeps_them_right(rtu: Any,
     async with rtu(load_scenario("h2s_spike"), line_speed=True) as (sim, clock):
         clock.set(230)
         snapshot = await poll(edge_bus, 1)
-        assert snapshot.reading("h2s").value == pytest.approx(25.0, abs=0.35)
+        assert snapshot.reading("H2S").value == pytest.approx(25.0, abs=0.35)
         assert sim.stats.delayed == 2 and sim.stats.replies == 2
         assert await edge_bus.read_bits(10, 1, 0, 4) == [False] * 4

@@ -30,7 +30,7 @@ async def test_reads_scenario_values_over_tcp(tcp_sim: tuple[GasSimulator, Manua
     sim, clock, bus = tcp_sim
     clock.set(90)
     blocks = {b: await bus.read_registers(1, b.function, b.address, b.count) for b in read_plan(PROFILE)}
-    reading = decode_detector(PROFILE, blocks).reading("h2s")
+    reading = decode_detector(PROFILE, blocks).reading("H2S")
     assert reading.value == pytest.approx(22.5, abs=0.35) and reading.alarm2
     await bus.write_coil(10, 1, True)
     assert sim.output_module(10).coils["beacon"]

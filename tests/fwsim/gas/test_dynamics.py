@@ -106,13 +106,13 @@ def test_a_sensor_with_zero_t90_follows_the_air_exactly() -> None:
 
 @given(seed=st.integers(0, 2**32), unit=st.integers(1, 247), tick=st.integers(0, 10**6))
 def test_noise_is_a_function_of_seed_unit_gas_and_tick(seed: int, unit: int, tick: int) -> None:
-    assert noise_at(seed, unit, "h2s", tick, 0.1) == noise_at(seed, unit, "h2s", tick, 0.1)
-    assert noise_at(seed, unit, "h2s", tick, 0.0) == 0.0
+    assert noise_at(seed, unit, "H2S", tick, 0.1) == noise_at(seed, unit, "H2S", tick, 0.1)
+    assert noise_at(seed, unit, "H2S", tick, 0.0) == 0.0
 
 
 def test_noise_differs_between_seeds_and_has_the_asked_spread() -> None:
-    a = [noise_at(1, 1, "co", k, 2.0) for k in range(2000)]
-    b = [noise_at(2, 1, "co", k, 2.0) for k in range(2000)]
+    a = [noise_at(1, 1, "CO", k, 2.0) for k in range(2000)]
+    b = [noise_at(2, 1, "CO", k, 2.0) for k in range(2000)]
     assert a != b
     mean = sum(a) / len(a)
     sd = math.sqrt(sum((x - mean) ** 2 for x in a) / len(a))

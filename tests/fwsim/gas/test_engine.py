@@ -113,13 +113,13 @@ def test_calibration_falls_due_as_the_days_pass() -> None:
     assert settings_2 is not None and settings_2[0].calibrated_on == date(2024, 12, 4)  # 179 days before START
     engine.advance_to(86_400 + 10)
     assert decoded(engine, 2).status.calibration_due
-    assert decoded(engine, 2).reading("h2s").calibration_due
+    assert decoded(engine, 2).reading("H2S").calibration_due
 
 
 def test_set_points_follow_china_limits_by_default() -> None:
     engine = engine_for("clean_air")
     own = {s.gas: (s.alarm1.value, s.alarm2.value) for s in decoded(engine, 1).settings or ()}  # type: ignore[union-attr]
-    assert own == {"o2": (19.5, 23.5), "flammable": (10.0, 20.0), "h2s": (7.0, 14.0), "co": (17.0, 34.0)}
+    assert own == {"O2": (19.5, 23.5), "LEL": (10.0, 20.0), "H2S": (7.0, 14.0), "CO": (17.0, 34.0)}
 
 
 def test_device_fault_takes_every_value_away() -> None:
@@ -212,7 +212,7 @@ duration_s = 120
 
 [[units.1.states]]
 status = "hung"
-gas = "h2s"
+gas = "H2S"
 """
     with pytest.raises(ConfigError) as err:
         parse_scenario(text)

@@ -38,10 +38,10 @@ def test_unknown_scenario_is_named() -> None:
 
 def test_unit_scripts_merge_common_and_own() -> None:
     scenario = parse_scenario(minimal(
-        all_units={"gases": {"o2": {"points": [[0, 20.9]]}}, "faults": [{"kind": "comm_loss", "start_s": 1}]},
-        units={"2": {"gases": {"h2s": {"points": [[0, 5.0]]}}, "faults": [{"kind": "garbled_crc"}]}}))
+        all_units={"gases": {"O2": {"points": [[0, 20.9]]}}, "faults": [{"kind": "comm_loss", "start_s": 1}]},
+        units={"2": {"gases": {"H2S": {"points": [[0, 5.0]]}}, "faults": [{"kind": "garbled_crc"}]}}))
     two = scenario.script(2)
-    assert set(two.gases) == {"o2", "h2s"}
+    assert set(two.gases) == {"O2", "H2S"}
     assert [f.kind for f in two.faults] == ["comm_loss", "garbled_crc"]
     assert scenario.script(1) == scenario.all_units
 
@@ -50,16 +50,16 @@ def test_unit_scripts_merge_common_and_own() -> None:
     ({"baseline": {"nox": 1.0}}, "baseline.nox"),
     ({"units": {"0": {}}}, "units"),
     ({"units": {"abc": {}}}, "units"),
-    ({"units": {"1": {"gases": {"h2s": {"points": [[5, 1.0], [1, 2.0]]}}}}}, "units[1].gases.h2s.points"),
-    ({"units": {"1": {"gases": {"h2s": {"points": []}}}}}, "units[1].gases.h2s.points"),
+    ({"units": {"1": {"gases": {"H2S": {"points": [[5, 1.0], [1, 2.0]]}}}}}, "units[1].gases.H2S.points"),
+    ({"units": {"1": {"gases": {"H2S": {"points": []}}}}}, "units[1].gases.H2S.points"),
     ({"units": {"1": {"states": [{"status": "calibrating"}]}}}, "units[1].states[0]"),
-    ({"units": {"1": {"states": [{"status": "fault", "gas": "co", "start_s": 5, "end_s": 5}]}}}, "units[1].states[0]"),
+    ({"units": {"1": {"states": [{"status": "fault", "gas": "CO", "start_s": 5, "end_s": 5}]}}}, "units[1].states[0]"),
     ({"units": {"1": {"faults": [{"kind": "slow_replies"}]}}}, "units[1].faults[0]"),
     ({"units": {"1": {"faults": [{"kind": "comm_loss", "delay_s": 1}]}}}, "units[1].faults[0]"),
-    ({"units": {"1": {"t90_s": {"o2": -1}}}}, "units[1].t90_s.o2"),
+    ({"units": {"1": {"t90_s": {"O2": -1}}}}, "units[1].t90_s.O2"),
     ({"units": {"1": {"colour": "red"}}}, "units[1].colour"),
     ({"checks": [{"at_s": 1, "unit": 1, "value": 2.0}]}, "checks[0]"),
-    ({"checks": [{"at_s": 1, "unit": 1, "reply": "none", "gas": "o2"}]}, "checks[0]"),
+    ({"checks": [{"at_s": 1, "unit": 1, "reply": "none", "gas": "O2"}]}, "checks[0]"),
     ({"checks": [{"at_s": 1, "unit": 1, "gas": "xenon"}]}, "checks[0].gas"),
 ])
 def test_bad_scenarios_name_the_key(extra: dict[str, Any], key: str) -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from protocols.errors import ProfileError
 from protocols.gasprofile import (
+    DetectorDecoder,
     DetectorProfile,
     DetectorSnapshot,
     DeviceIdentity,
@@ -21,6 +22,7 @@ from protocols.gasprofile import (
     ReadBlock,
     ReadingStatus,
     blocks_from_image,
+    codec,
     decode_detector,
     decode_identification,
     encode_detector,
@@ -55,22 +57,22 @@ def statuses(snapshot: DetectorSnapshot) -> dict[str, tuple[float | None, str]]:
 def test_clean_air_live_poll() -> None:
     snap = decode_live(heartbeat=42)
     assert snap.heartbeat == 42 and snap.status == DeviceStatus()
-    assert statuses(snap) == {"o2": (20.9, "ok"), "flammable": (0.0, "ok"), "h2s": (0.0, "ok"), "co": (0.0, "ok")}
-    assert snap.reading("o2").unit == "%VOL" and snap.reading("h2s").unit == "ppm"
+    assert statuses(snap) == {"O2": (20.9, "ok"), "LEL": (0.0, "ok"), "H2S": (0.0, "ok"), "CO": (0.0, "ok")}
+    assert snap.reading("O2").unit == "%VOL" and snap.reading("H2S").unit == "ppm"
     assert snap.settings is None and snap.identity is None  # static registers were not read
     assert snap.calibration_due_on is None
 
 
 def test_status_precedence() -> None:
     # Sentinel first: not-fitted wins over the fault bit.
-    assert statuses(decode_live(values=(209, 0x8001, 0, 0), statuses=(0, 0x04, 0, 0)))["flammable"] == (
+    assert statuses(decode_live(values=(209, 0x8001, 0, 0), statuses=(0, 0x04, 0, 0)))["LEL"] == (
         None, "not_fitted")
     # Device fault: no value for anyone, even in warm-up.
     assert set(statuses(decode_live(status=0x03)).values()) == {(None, "fault")}
     # Warm-up wins over over-range, calibrating over range but not over warm-up.
-    assert statuses(decode_live(values=(209, 0, 2000, 0), statuses=(0, 0, 0x08, 0)))["h2s"] == (200.0, "warmup")
-    assert statuses(decode_live(values=(209, 0, 0, 50), statuses=(0, 0, 0, 0x28)))["co"] == (50.0, "warmup")
-    assert statuses(decode_live(values=(209, 0, 0, 50), statuses=(0, 0, 0, 0x20)))["co"] == (50.0, "calibrating")
+    assert statuses(decode_live(values=(209, 0, 2000, 0), statuses=(0, 0, 0x08, 0)))["H2S"] == (200.0, "warmup")
+    assert statuses(decode_live(values=(209, 0, 0, 50), statuses=(0, 0, 0, 0x28)))["CO"] == (50.0, "warmup")
+    assert statuses(decode_live(values=(209, 0, 0, 50), statuses=(0, 0, 0, 0x20)))["CO"] == (50.0, "calibrating")
 
 
 def test_range_edges_and_negative_values() -> None:
@@ -78,12 +80,12 @@ def test_range_edges_and_negative_values() -> None:
     cases = {1000: (100.0, "ok"), 1001: (100.1, "over_range"), 0xFFF6: (-1.0, "ok"), 0xFFF5: (-1.1, "under_range"),
              0x7FFF: (None, "over_range"), 0x8000: (None, "fault"), 0x8002: (-3276.6, "under_range")}
     for word, expected in cases.items():
-        assert statuses(decode_live(values=(209, 0, word, 0)))["h2s"] == expected, hex(word)
+        assert statuses(decode_live(values=(209, 0, word, 0)))["H2S"] == expected, hex(word)
 
 
 def test_alarm_flags_are_the_detectors_own() -> None:
     snap = decode_live(values=(180, 0, 250, 0), statuses=(0x01, 0, 0x03, 0x10))
-    o2, h2s, co = snap.reading("o2"), snap.reading("h2s"), snap.reading("co")
+    o2, h2s, co = snap.reading("O2"), snap.reading("H2S"), snap.reading("CO")
     assert (o2.alarm1, o2.alarm2, h2s.alarm1, h2s.alarm2, co.calibration_due) == (True, False, True, True, True)
     assert o2.status == h2s.status == S.OK  # alarm evaluation is the edge's job, not the decoder's
 
@@ -116,7 +118,7 @@ def test_partially_read_static_registers_decode_as_not_read() -> None:
 
 def _ymd_profile() -> DetectorProfile:
     data = profile_dict("generic-4gas")
-    data["gases"]["co"]["calibration"] = {"address": 44, "function": 3, "encoding": "ymd", "meaning": "due"}
+    data["gases"]["CO"]["calibration"] = {"address": 44, "function": 3, "encoding": "ymd", "meaning": "due"}
     profile = parse_profile(data)
     assert isinstance(profile, DetectorProfile)
     return profile
@@ -131,17 +133,17 @@ def test_ymd_due_dates() -> None:
     assert decode_detector(profile, {**live(), block: [*_static(), 0, 0, 0]}).settings[3].calibration_due_on is None
     with pytest.raises(ProfileError) as err:
         decode_detector(profile, {**live(), block: [*_static(), 2026, 2, 30]})
-    assert (err.value.code, err.value.field) == ("bad_registers", "gases.co.calibration")
+    assert (err.value.code, err.value.field) == ("bad_registers", "gases.CO.calibration")
 
 
 def test_unsigned_profile_with_0xffff_sentinel() -> None:
     data = profile_dict("generic-4gas")
-    data["gases"]["co"].update(type="uint16", zero_band=0.0, sentinels=[{"word": 0xFFFF, "status": "not_fitted"}])
+    data["gases"]["CO"].update(type="uint16", zero_band=0.0, sentinels=[{"word": 0xFFFF, "status": "not_fitted"}])
     profile = parse_profile(data)
     assert isinstance(profile, DetectorProfile)
-    assert statuses(decode_detector(profile, live(values=(209, 0, 0, 0xFFFF))))["co"] == (None, "not_fitted")
-    assert statuses(decode_detector(profile, live(values=(209, 0, 0, 0xFFFE))))["co"] == (65534.0, "over_range")
-    assert statuses(decode_detector(profile, live(values=(209, 0, 0, 0x8000))))["co"] == (32768.0, "over_range")
+    assert statuses(decode_detector(profile, live(values=(209, 0, 0, 0xFFFF))))["CO"] == (None, "not_fitted")
+    assert statuses(decode_detector(profile, live(values=(209, 0, 0, 0xFFFE))))["CO"] == (65534.0, "over_range")
+    assert statuses(decode_detector(profile, live(values=(209, 0, 0, 0x8000))))["CO"] == (32768.0, "over_range")
 
 
 @pytest.mark.parametrize(
@@ -183,7 +185,7 @@ def test_wrong_kind_of_profile() -> None:
 
 
 def test_read_plan_merges_gaps_and_splits_at_the_read_limit() -> None:
-    data = with_change("generic-4gas", "gases.co.value", 12)  # input registers 0-4, 6-9, 12
+    data = with_change("generic-4gas", "gases.CO.value", 12)  # input registers 0-4, 6-9, 12
     plan = [(b.function, b.address, b.count) for b in read_plan(parse_profile(data), include_static=False)]
     assert plan == [(4, 0, 5), (4, 6, 4), (4, 12, 1)]
     data["modbus"]["max_read_gap"] = 2
@@ -196,8 +198,8 @@ def test_read_plan_merges_gaps_and_splits_at_the_read_limit() -> None:
 # --- encoding -------------------------------------------------------------------------------------------------
 
 def _snapshot(**readings: tuple[float | None, ReadingStatus]) -> DetectorSnapshot:
-    values = {"o2": (20.9, S.OK), "flammable": (0.0, S.OK), "h2s": (0.0, S.OK), "co": (0.0, S.OK), **readings}
-    units = {"o2": "%VOL", "flammable": "%LEL", "h2s": "ppm", "co": "ppm"}
+    values = {"O2": (20.9, S.OK), "LEL": (0.0, S.OK), "H2S": (0.0, S.OK), "CO": (0.0, S.OK), **readings}
+    units = {"O2": "%VOL", "LEL": "%LEL", "H2S": "ppm", "CO": "ppm"}
     return DetectorSnapshot(profile="generic-4gas", status=DeviceStatus(), heartbeat=7,
                             readings=tuple(GasReading(g, units[g], v, s) for g, (v, s) in values.items()))
 
@@ -207,21 +209,21 @@ def _round_trip(snapshot: DetectorSnapshot, plan: tuple[ReadBlock, ...] = (LIVE,
 
 
 def test_encode_writes_the_documented_words() -> None:
-    image = encode_detector(GENERIC, _snapshot(h2s=(None, S.FAULT), co=(1500.0, S.OVER_RANGE)))
+    image = encode_detector(GENERIC, _snapshot(H2S=(None, S.FAULT), CO=(1500.0, S.OVER_RANGE)))
     assert [image[4][a] for a in range(10)] == [0, 7, 209, 0, 0x8000, 1500, 0, 0, 0x04, 0]
 
 
 def test_a_fault_may_carry_the_stale_number_a_faulty_detector_shows() -> None:
-    image = encode_detector(GENERIC, _snapshot(h2s=(1.7, S.FAULT)))
+    image = encode_detector(GENERIC, _snapshot(H2S=(1.7, S.FAULT)))
     assert (image[4][4], image[4][8]) == (17, 0x04)  # the number stays in the value register, fault bit set
-    assert statuses(decode_detector(GENERIC, blocks_from_image((LIVE,), image)))["h2s"] == (None, "fault")
+    assert statuses(decode_detector(GENERIC, blocks_from_image((LIVE,), image)))["H2S"] == (None, "fault")
 
 
 def test_simulator_snapshot_round_trips() -> None:
-    snap = _snapshot(o2=(18.04, S.OK), h2s=(-0.3, S.OK), flammable=(None, S.NOT_FITTED), co=(None, S.OVER_RANGE))
+    snap = _snapshot(O2=(18.04, S.OK), H2S=(-0.3, S.OK), LEL=(None, S.NOT_FITTED), CO=(None, S.OVER_RANGE))
     back = _round_trip(snap)
-    assert statuses(back) == {"o2": (18.0, "ok"), "flammable": (None, "not_fitted"), "h2s": (-0.3, "ok"),
-                              "co": (None, "over_range")}
+    assert statuses(back) == {"O2": (18.0, "ok"), "LEL": (None, "not_fitted"), "H2S": (-0.3, "ok"),
+                              "CO": (None, "over_range")}
 
 
 def test_full_snapshot_round_trips_with_settings_and_identity() -> None:
@@ -234,12 +236,12 @@ def test_full_snapshot_round_trips_with_settings_and_identity() -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"h2s": (150.0, S.OK)}, "readings.h2s.status"),  # 150 ppm decodes as over_range
-        ({"h2s": (5.0, S.NOT_FITTED)}, "readings.h2s.status"),  # not fitted has no value
-        ({"h2s": (None, S.OK)}, "readings.h2s.value"),
-        ({"h2s": (None, S.WARMUP)}, "readings.h2s.value"),
-        ({"o2": (-3276.8, S.UNDER_RANGE)}, "readings.o2.value"),  # would be the fault sentinel 0x8000
-        ({"co": (40000.0, S.OVER_RANGE)}, "readings.co.value"),  # does not fit int16
+        ({"H2S": (150.0, S.OK)}, "readings.H2S.status"),  # 150 ppm decodes as over_range
+        ({"H2S": (5.0, S.NOT_FITTED)}, "readings.H2S.status"),  # not fitted has no value
+        ({"H2S": (None, S.OK)}, "readings.H2S.value"),
+        ({"H2S": (None, S.WARMUP)}, "readings.H2S.value"),
+        ({"O2": (-3276.8, S.UNDER_RANGE)}, "readings.O2.value"),  # would be the fault sentinel 0x8000
+        ({"CO": (40000.0, S.OVER_RANGE)}, "readings.CO.value"),  # does not fit int16
     ],
 )
 def test_encode_refuses_what_the_registers_cannot_say(change: dict, field: str) -> None:
@@ -256,7 +258,7 @@ def test_encode_refuses_inconsistent_snapshots() -> None:
         (dataclasses.replace(snap, readings=snap.readings[:3]), "readings"),
         (dataclasses.replace(snap, readings=(*snap.readings[:3], snap.readings[0])), "readings"),
         (dataclasses.replace(snap, readings=(dataclasses.replace(snap.readings[0], unit="ppm"), *snap.readings[1:])),
-         "readings.o2.unit"),
+         "readings.O2.unit"),
         (dataclasses.replace(snap, identity=DeviceIdentity(vendor="Ünicode")), "identification.registers.vendor"),
         (dataclasses.replace(snap, identity=DeviceIdentity(serial="X" * 17)), "identification.registers.serial"),
     ]
@@ -273,20 +275,20 @@ def test_encode_refuses_a_due_date_that_is_not_last_plus_interval() -> None:
     settings_[2] = dataclasses.replace(settings_[2], calibration_due_on=date(2030, 1, 1))
     with pytest.raises(ProfileError) as err:
         encode_detector(GENERIC, dataclasses.replace(snap, settings=tuple(settings_)))
-    assert err.value.field == "settings.h2s.calibration"
+    assert err.value.field == "settings.H2S.calibration"
     settings_[2] = dataclasses.replace(snap.settings[2], calibrated_on=date(1969, 12, 1), calibration_due_on=None)
     with pytest.raises(ProfileError):
         encode_detector(GENERIC, dataclasses.replace(snap, settings=tuple(settings_)))
 
 
 def test_flags_without_a_status_register_cannot_be_encoded() -> None:
-    profile = parse_profile(with_change("generic-4gas", "gases.co.status", ...))
+    profile = parse_profile(with_change("generic-4gas", "gases.CO.status", ...))
     assert isinstance(profile, DetectorProfile)
     snap = _snapshot()
     readings = (*snap.readings[:3], dataclasses.replace(snap.readings[3], alarm1=True))
     with pytest.raises(ProfileError) as err:
         encode_detector(profile, dataclasses.replace(snap, readings=readings))
-    assert err.value.field == "readings.co.status.alarm1"
+    assert err.value.field == "readings.CO.status.alarm1"
 
 
 # --- identification (function 43/14) --------------------------------------------------------------------------
@@ -341,7 +343,7 @@ def test_decoded_snapshots_round_trip_exactly(data: st.DataObject) -> None:
     assert decode_detector(profile, blocks_from_image(plan, encode_detector(profile, snap))) == snap
 
 
-values_in_range = {"o2": (0.0, 30.0), "flammable": (0.0, 100.0), "h2s": (0.0, 100.0), "co": (0.0, 1000.0)}
+values_in_range = {"O2": (0.0, 30.0), "LEL": (0.0, 100.0), "H2S": (0.0, 100.0), "CO": (0.0, 1000.0)}
 
 
 @settings(max_examples=200, deadline=None)
@@ -382,3 +384,21 @@ block_keys = (st.builds(ReadBlock, st.integers(0, 6), st.integers(-2, 70000), st
 def test_garbage_polls_raise_only_profile_error(blocks: Any) -> None:
     with contextlib.suppress(ProfileError):
         decode_detector(GENERIC, blocks)
+
+
+def test_a_decoder_is_owned_by_its_poller_and_remembers_only_its_own_readings() -> None:
+    """The plan and the memo of decoded readings live in a DetectorDecoder, not in module-wide caches: the same
+    words give the very same reading object from one decoder, a separate (equal) one from another."""
+    first, second = DetectorDecoder(GENERIC), DetectorDecoder(GENERIC)
+    a, b = first.decode(live()), first.decode(live())
+    assert a.readings[0] is b.readings[0]  # steady air: the memo hands back what it decoded
+    other = second.decode(live())
+    assert other == a and other.readings[0] is not a.readings[0]
+    assert first.decode(live(values=(208, 0, 0, 0))).reading("O2").value == 20.8  # new words: decoded afresh
+    assert [n for n, v in vars(codec).items() if isinstance(v, dict | set | list) and not n.startswith("__")] == []
+
+
+def test_a_decoder_refuses_an_output_module_profile() -> None:
+    with pytest.raises(ProfileError) as err:
+        DetectorDecoder(load_profile("output-module"))  # type: ignore[arg-type]
+    assert err.value.code == "wrong_profile"

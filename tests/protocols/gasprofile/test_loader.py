@@ -34,7 +34,7 @@ def test_every_packaged_profile_loads_and_has_a_read_plan() -> None:
 def test_generic_detector_reads_in_two_blocks_and_polls_in_one() -> None:
     profile = load_profile("generic-4gas")
     assert isinstance(profile, DetectorProfile)
-    assert list(profile.gases) == ["o2", "flammable", "h2s", "co"]
+    assert list(profile.gases) == ["O2", "LEL", "H2S", "CO"]
     assert [(b.function, b.address, b.count) for b in read_plan(profile)] == [(3, 0, 44), (4, 0, 10)]
     assert [(b.function, b.address, b.count) for b in read_plan(profile, include_static=False)] == [(4, 0, 10)]
 
@@ -55,17 +55,17 @@ def test_parse_profile_accepts_text_and_mapping_alike() -> None:
 @pytest.mark.parametrize(
     ("profile", "path", "value", "field"),
     [
-        ("generic-4gas", "gases.h2s.scale", 0, "gases.h2s.scale"),
-        ("generic-4gas", "gases.h2s.unit", "ppb", "gases.h2s.unit"),
-        ("generic-4gas", "gases.h2s.colour", "red", "gases.h2s.colour"),
-        ("generic-4gas", "gases.co.value", 70000, "gases.co.value.address"),
-        ("generic-4gas", "gases.co.value", 4, "gases.co.value"),  # overlaps gases.h2s.value
-        ("generic-4gas", "gases.o2.range", [30.0, 0.0], "gases.o2.range"),
-        ("generic-4gas", "gases.o2.range", [0.0, float("inf")], "gases.o2.range"),
-        ("generic-4gas", "gases.co.scale", 100, "gases.co.range"),  # 1000 ppm × 100 does not fit int16
-        ("generic-4gas", "gases.o2.sentinels.0.word", 100, "gases.o2.sentinels[0].word"),  # = 10.0 %VOL
-        ("generic-4gas", "gases.o2.sentinels.1.word", 0x8000, "gases.o2.sentinels[1].word"),  # listed twice
-        ("generic-4gas", "gases.o2.alarm1.direction", "down", "gases.o2.alarm1.direction"),
+        ("generic-4gas", "gases.H2S.scale", 0, "gases.H2S.scale"),
+        ("generic-4gas", "gases.H2S.unit", "ppb", "gases.H2S.unit"),
+        ("generic-4gas", "gases.H2S.colour", "red", "gases.H2S.colour"),
+        ("generic-4gas", "gases.CO.value", 70000, "gases.CO.value.address"),
+        ("generic-4gas", "gases.CO.value", 4, "gases.CO.value"),  # overlaps gases.H2S.value
+        ("generic-4gas", "gases.O2.range", [30.0, 0.0], "gases.O2.range"),
+        ("generic-4gas", "gases.O2.range", [0.0, float("inf")], "gases.O2.range"),
+        ("generic-4gas", "gases.CO.scale", 100, "gases.CO.range"),  # 1000 ppm × 100 does not fit int16
+        ("generic-4gas", "gases.O2.sentinels.0.word", 100, "gases.O2.sentinels[0].word"),  # = 10.0 %VOL
+        ("generic-4gas", "gases.O2.sentinels.1.word", 0x8000, "gases.O2.sentinels[1].word"),  # listed twice
+        ("generic-4gas", "gases.O2.alarm1.direction", "down", "gases.O2.alarm1.direction"),
         ("generic-4gas", "sensor_status_bits.alarm2", 0, "sensor_status_bits.alarm2"),
         ("generic-4gas", "sensor_status_bits.fault", 16, "sensor_status_bits.fault"),
         ("generic-4gas", "device.heartbeat", True, "device.heartbeat"),
@@ -93,12 +93,26 @@ def test_bad_profile_names_the_key(profile: str, path: str, value: Any, field: s
     assert err.value.code == "bad_profile"
 
 
-def test_a_gas_name_that_is_not_an_identifier_is_named() -> None:
+def test_a_gas_name_that_is_not_a_gas_name_is_named() -> None:
     data = profile_dict("generic-4gas")
-    data["gases"]["H2S"] = data["gases"].pop("h2s")
+    data["gases"]["H 2S"] = data["gases"].pop("H2S")
     with pytest.raises(ProfileError) as err:
         parse_profile(data)
-    assert err.value.field is not None and err.value.field.startswith("gases.H2S")
+    assert err.value.field is not None and err.value.field.startswith("gases.H 2S")
+
+
+@pytest.mark.parametrize("spelling", ["h2s", "flammable", "lel"])
+def test_a_known_gas_has_one_spelling_in_a_profile(spelling: str) -> None:
+    """Profiles name a gas as protocols.gases.Gas (and the uplink) does; another spelling of a known gas is
+    refused, naming the right one, so a reading's name never needs translating."""
+    data = profile_dict("generic-4gas")
+    gas = "H2S" if spelling == "h2s" else "LEL"
+    data["gases"][spelling] = data["gases"].pop(gas)
+    with pytest.raises(ProfileError) as err:
+        parse_profile(data)
+    assert err.value.field == "gases" and repr(gas) in str(err.value)
+    data["gases"]["CH4"] = data["gases"].pop(spelling)  # a gas outside the vocabulary is named as the profile says
+    assert "CH4" in parse_profile(data).gases  # type: ignore[union-attr]
 
 
 def test_text_that_is_not_toml_or_too_long_or_not_a_table() -> None:
@@ -122,7 +136,7 @@ def test_unknown_packaged_name_and_paths_are_refused() -> None:
 
 toml_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=True)
-    | st.text(max_size=12) | st.sampled_from(["fault", "rising", "ymd", "%VOL", "siren", "o2", "due"]),
+    | st.text(max_size=12) | st.sampled_from(["fault", "rising", "ymd", "%VOL", "siren", "O2", "due"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=8,
 )
@@ -175,5 +189,5 @@ def test_the_example_profile_in_the_spec_is_valid() -> None:
     example = spec.split("```toml\n", 1)[1].split("```", 1)[0]
     profile = parse_profile(example)
     assert isinstance(profile, DetectorProfile)
-    h2s = profile.gases["h2s"]
+    h2s = profile.gases["H2S"]
     assert (h2s.scale, h2s.raw_limits, h2s.bump_test is not None and h2s.bump_test.width) == (10, (-10, 1000), 3)

@@ -37,24 +37,24 @@ def _gas(name: str, gas: str) -> dict[str, Any]:
 
 def test_vectors_say_what_the_spec_says() -> None:
     # Hand-checked against protocols/gas_detector.md, independently of the decoder.
-    assert _gas("normal-air", "o2") == {"gas": "o2", "unit": "%VOL", "value": 20.9, "status": "ok",
+    assert _gas("normal-air", "O2") == {"gas": "O2", "unit": "%VOL", "value": 20.9, "status": "ok",
                                         "alarm1": False, "alarm2": False, "calibration_due": False}
     assert BY_NAME["normal-air"]["expect"]["settings"] is None
-    assert (_gas("o2-low", "o2")["value"], _gas("o2-low", "o2")["alarm1"]) == (18.0, True)
-    h2s = _gas("h2s-over-alarm2", "h2s")
+    assert (_gas("o2-low", "O2")["value"], _gas("o2-low", "O2")["alarm1"]) == (18.0, True)
+    h2s = _gas("h2s-over-alarm2", "H2S")
     assert (h2s["value"], h2s["alarm1"], h2s["alarm2"], h2s["unit"]) == (25.0, True, True, "ppm")
-    assert (_gas("co-sensor-fault-code", "co")["value"], _gas("co-sensor-fault-code", "co")["status"]) == (
+    assert (_gas("co-sensor-fault-code", "CO")["value"], _gas("co-sensor-fault-code", "CO")["status"]) == (
         None, "fault")
-    assert _gas("h2s-fault-bit-only", "h2s")["value"] is None
-    assert _gas("flammable-not-fitted", "flammable")["status"] == "not_fitted"
+    assert _gas("h2s-fault-bit-only", "H2S")["value"] is None
+    assert _gas("flammable-not-fitted", "LEL")["status"] == "not_fitted"
     assert {r["status"] for r in BY_NAME["warm-up"]["expect"]["readings"]} == {"warmup"}
-    assert (_gas("negative-values", "h2s")["value"], _gas("negative-values", "h2s")["status"]) == (-0.3, "ok")
-    assert (_gas("negative-values", "flammable")["value"], _gas("negative-values", "flammable")["status"]) == (
+    assert (_gas("negative-values", "H2S")["value"], _gas("negative-values", "H2S")["status"]) == (-0.3, "ok")
+    assert (_gas("negative-values", "LEL")["value"], _gas("negative-values", "LEL")["status"]) == (
         -5.0, "under_range")
-    assert (_gas("over-range", "h2s")["value"], _gas("over-range", "h2s")["status"]) == (None, "over_range")
-    assert (_gas("over-range", "co")["value"], _gas("over-range", "co")["status"]) == (1500.0, "over_range")
+    assert (_gas("over-range", "H2S")["value"], _gas("over-range", "H2S")["status"]) == (None, "over_range")
+    assert (_gas("over-range", "CO")["value"], _gas("over-range", "CO")["status"]) == (1500.0, "over_range")
     assert {r["status"] for r in BY_NAME["device-fault"]["expect"]["readings"]} == {"fault"}
-    assert _gas("co-calibrating", "co")["status"] == "calibrating"
+    assert _gas("co-calibrating", "CO")["status"] == "calibrating"
     overdue = BY_NAME["calibration-overdue"]["expect"]
     assert overdue["status"]["calibration_due"] is True
     assert overdue["settings"][0]["calibrated_on"] == "2023-01-10"
