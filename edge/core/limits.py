@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from edge.core.errors import CoreError
-from protocols.gases import Gas  # the one spelling of gas names (profiles, core, records): pure, like the core
+from protocols.gases import Gas as Gas  # re-exported: the one spelling of gas names (profiles, core, records)
 
 
 class Unit(StrEnum):
