@@ -11,7 +11,9 @@ scratch database: the benchmark migrates it and fills it). A private Mosquitto i
 - MQTT: ``safegrid-cloud ingest-mqtt`` workers on the shared subscription, batches published at QoS 1, timed
   until every stream's watermark reaches its last seq (the acks are published after each commit);
 - API: an open-loop load generator on loopback sending mixed authenticated reads at a fixed rate; latency is
-  measured from each request's scheduled start (so a stalled server cannot hide its queue).
+  measured from each request's scheduled start (so a stalled server cannot hide its queue). Beside it: CPU per
+  request of the API server's processes (and of PostgreSQL with ``--postgres local``) from /proc, and the load
+  average — on a shared machine the tail follows the load, the CPU per request hardly does.
 
 A reading is one gas value: a telemetry record of the benchmark carries 4 (O2, H2S, CO, LEL).
 """
