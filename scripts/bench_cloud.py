@@ -11,7 +11,9 @@ scratch database: the benchmark migrates it and fills it). A private Mosquitto i
 - MQTT: ``safegrid-cloud ingest-mqtt`` workers on the shared subscription, batches published at QoS 1, timed
   until every stream's watermark reaches its last seq (the acks are published after each commit);
 - API: an open-loop load generator on loopback sending mixed authenticated reads at a fixed rate; latency is
-  measured from each request's scheduled start (so a stalled server cannot hide its queue).
+  measured from each request's scheduled start (so a stalled server cannot hide its queue). Beside it: CPU per
+  request of the API server's processes (and of PostgreSQL with ``--postgres local``) from /proc, and the load
+  average — on a shared machine the tail follows the load, the CPU per request hardly does.
 
 A reading is one gas value: a telemetry record of the benchmark carries 4 (O2, H2S, CO, LEL).
 """
@@ -355,6 +357,41 @@ def settle(database: Database) -> float:
     return time.perf_counter() - start
 
 
+def process_tree(root: int) -> set[int]:
+    """``root`` and every live process below it (uvicorn's worker processes, PostgreSQL's backends)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                # the command name (field 2) may hold spaces: the fields after its closing parenthesis are fixed
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        out.add(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_seconds(roots: list[int]) -> dict[int, float]:
+    """User + system CPU seconds used so far by each live process of the trees under ``roots`` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for root in roots:
+        for pid in process_tree(root):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15)
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two :func:`cpu_seconds` readings by the processes alive at the end (one that
+    started meanwhile counts from zero)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -381,10 +418,12 @@ def main() -> None:
                         help="an EMPTY scratch database: postgresql+psycopg://…, or `local` for a private, durable "
                              "(fsync on) PostgreSQL cluster started from this machine's server binaries")
     args = parser.parse_args()
+    args.postmaster = None  # the local cluster's, when --postgres local: its CPU is measured too
     try:
         if args.postgres == "local":
-            with local_postgres() as url:
+            with local_postgres() as (url, postmaster):
                 args.postgres = url
+                args.postmaster = postmaster
                 run(args)
         else:
             run(args)
@@ -400,7 +439,7 @@ def main() -> None:
 
 
 @contextlib.contextmanager
-def local_postgres() -> Iterator[str]:
+def local_postgres() -> Iterator[tuple[str, int | None]]:
     """A throwaway cluster with fsync on (the test rig's, which turns durability off for speed otherwise)."""
     from fwsim.rig.availability import find_postgres_bindir
     from fwsim.rig.postgres import PostgresCluster
@@ -411,7 +450,7 @@ def local_postgres() -> Iterator[str]:
     cluster = PostgresCluster(bindir, durable=True)
     cluster.start()
     try:
-        yield cluster.create_database()
+        yield cluster.create_database(), cluster.postmaster_pid()
     finally:
         cluster.stop()
 
@@ -495,12 +534,22 @@ def run(args: argparse.Namespace) -> None:
                       f"p50 {statistics.median(warm_ms):.1f} ms, p99 {percentile(warm_ms, 99):.1f} ms, "
                       f"max {max(warm_ms):.1f} ms")
                 SERVICE_TIMES.clear()  # the measured run's only
+                # CPU of the API server (all its workers) and, for a local cluster, of PostgreSQL: unlike latency,
+                # it hardly depends on what else the machine is doing, so it is the figure to compare across runs.
+                load_before = os.getloadavg()
+                api_cpu = cpu_seconds([server.pid])
+                db_cpu = cpu_seconds([args.postmaster]) if args.postmaster else {}
                 latencies, errors, achieved = asyncio.run(api_load("127.0.0.1", port, token, args.rate,
                                                                    args.seconds))
+                api_ms = cpu_used(api_cpu, cpu_seconds([server.pid])) * 1000 / max(1, len(latencies))
+                db_ms = cpu_used(db_cpu, cpu_seconds([args.postmaster])) * 1000 / max(1, len(latencies)) \
+                    if args.postmaster else None
                 ms = [x * 1000 for x in latencies]
                 print(f"API mixed reads at {args.rate:.0f} req/s for {args.seconds:.0f} s (achieved {achieved:.0f}/s, "
                       f"{errors} errors): p50 {statistics.median(ms):.1f} ms, p95 {percentile(ms, 95):.1f} ms, "
-                      f"p99 {percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms")
+                      f"p99 {percentile(ms, 99):.1f} ms, max {max(ms):.1f} ms; CPU per request: API {api_ms:.2f} ms"
+                      + (f", PostgreSQL {db_ms:.2f} ms" if db_ms is not None else "")
+                      + f"; load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
                 print("  service time p99 by path: " + ", ".join(
                     f"{path.split('?')[0]} {percentile(times, 99) * 1000:.1f} ms"
                     for path, times in sorted(SERVICE_TIMES.items(), key=lambda kv: -percentile(kv[1], 99))))

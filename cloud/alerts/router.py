@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from cloud.alerts import service
 from cloud.alerts.models import Alert, AlertKind, AlertState
@@ -14,7 +14,7 @@ from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Offset
-from cloud.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Page, QueryId, page_of
+from cloud.schemas import ERROR_RESPONSES, MAX_ID, ErrorBody, Page, QueryId, json_of, page_of
 from cloud.scope import ALERT, VisibleAlert, in_scope
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=ERROR_RESPONSES)
@@ -34,7 +34,7 @@ def list_alerts(actor: CurrentUser, db: DbSession,
                 state: AlertState | None = None, kind: AlertKind | None = None,
                 since: Annotated[datetime | None, Query(description="raised at or after (ISO 8601 with zone)")] = None,
                 until: Annotated[datetime | None, Query(description="raised before")] = None,
-                limit: Limit = 100, offset: Offset = 0) -> Page[AlertOut]:
+                limit: Limit = 100, offset: Offset = 0) -> Response:
     """Alerts in the caller's scope, newest first, filtered by district, enterprise, space, gateway, state,
     kind and time."""
     rows, total = service.list_alerts(db, actor=actor, district_id=district_id, enterprise_id=enterprise_id,
@@ -45,13 +45,13 @@ def list_alerts(actor: CurrentUser, db: DbSession,
 
 @router.get("/alerts/feed", response_model=AlertFeed)
 def alert_feed(actor: CurrentUser, db: DbSession, after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-               limit: Limit = 100) -> AlertFeed:
+               limit: Limit = 100) -> Response:
     """The in-app feed: every raise, acknowledgement and resolution in the caller's scope after event `after`, and
     every acknowledgement the gateway refused (`ack_refused`, with its `code` and `detail`)."""
     rows = service.feed(db, actor=actor, after=after, limit=limit)
     items = [AlertEventOut(id=e.id, alert_id=e.alert_id, event=e.event, at=e.at, actor=e.actor, code=e.code,
                            detail=e.detail, alert=AlertOut.model_validate(a)) for e, a in rows]
-    return AlertFeed(items=items, next_after=items[-1].id if items else after)
+    return json_of(AlertFeed(items=items, next_after=items[-1].id if items else after))
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)

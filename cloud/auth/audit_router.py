@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from cloud.audit import service
 from cloud.audit.schemas import AuditEntryOut
@@ -24,7 +24,7 @@ def list_audit(_actor: Annotated[Principal, allowed(Action.AUDIT_READ)], db: DbS
                actor_id: QueryId = None,
                action: Annotated[str | None, Query(max_length=64, examples=["enterprise.create"])] = None,
                limit: Limit = 100,
-               offset: Offset = 0) -> Page[AuditEntryOut]:
+               offset: Offset = 0) -> Response:
     """Newest first."""
     rows, total = service.list_entries(db, entity=entity, entity_id=entity_id, actor_id=actor_id, action=action,
                                        limit=limit, offset=offset)

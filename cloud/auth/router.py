@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cloud.auth import service, users_service
 from cloud.auth.deps import PRINCIPALS, BearerToken, CurrentUser, PasswordHashing, allowed
@@ -58,7 +58,7 @@ def update_me(body: SelfUpdate, actor: CurrentUser, token: BearerToken, db: DbSe
 
 @router.get("/users", tags=["users"], response_model=Page[UserOut])
 def list_users(actor: UserManager, db: DbSession, limit: Limit = 100,
-               offset: Offset = 0) -> Page[UserOut]:
+               offset: Offset = 0) -> Response:
     """Users scoped inside your scope."""
     rows, total = users_service.list_users(db, actor=actor, limit=limit, offset=offset)
     return page_of(UserOut, rows, total=total, limit=limit, offset=offset)

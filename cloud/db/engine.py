@@ -15,9 +15,13 @@ from typing import Any
 import anyio
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 _BEGIN_OPTION = "sqlite_begin"
+#: A pooled PostgreSQL connection idle longer than this is pinged before use (see :func:`_ping_when_idle`).
+PING_AFTER_IDLE_S = 1.0
+_IDLE_SINCE = "safegrid_idle_since"
 
 
 def _ensure_wal(cursor: Any, *, timeout_ms: int) -> None:
@@ -62,6 +66,31 @@ def _sqlite_engine(url: str, *, busy_timeout_ms: int, pool_size: int) -> Engine:
     return engine
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it has been idle over :data:`PING_AFTER_IDLE_S`.
+
+    ``pool_pre_ping`` pings on every checkout: one more round trip, and CPU on both sides, per request. A
+    connection reused within the second it was returned was alive then; one that sat idle (a quiet time, when a
+    server restart or an idle timeout can have cut it) is checked first, and replaced if the check fails. A
+    server restart under load can still fail the requests that used a connection in that second; the first
+    such error makes the pool drop every connection made before it (SQLAlchemy's disconnect handling).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since <= PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # any failure: the pool discards this connection and checks out another
+            raise DisconnectionError(f"pooled connection failed its ping: {exc}") from exc
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Engine:
     """An engine for ``sqlite:///FILE`` or ``postgresql+psycopg://...``; other backends are refused."""
     backend = make_url(url).get_backend_name()
@@ -70,7 +99,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) ->
     if backend == "postgresql":
         # No overflow: a connection made for a burst and closed right after costs a SCRAM handshake on both sides
         # (milliseconds of CPU each); under load that churn starved the workers. Requests wait for a pooled one.
-        return create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30)
+        _ping_when_idle(engine)
+        return engine
     raise ValueError(f"unsupported database backend {backend!r} (use sqlite or postgresql+psycopg)")
 
 
@@ -84,12 +115,19 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._readers = sessionmaker(engine, expire_on_commit=False)
-        self._writers = sessionmaker(writer(engine), expire_on_commit=False)
+        # A reader on PostgreSQL runs in autocommit: each statement is its own transaction, as each statement of
+        # a READ COMMITTED transaction sees its own snapshot anyway, without the BEGIN and the ROLLBACK (two
+        # round trips per request) around them. Readers never write (requests other than GET/HEAD/OPTIONS and
+        # every worker that writes take a writer).
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" \
+            else engine
+        self._readers = sessionmaker(reads, expire_on_commit=False, info={"write": False})
+        self._writers = sessionmaker(writer(engine), expire_on_commit=False, info={"write": True})
         # Closing a session rolls back what it left open and returns its connection to the pool. On SQLite that
         # is a call into the library that never waits (WAL readers hold no lock; a writer rolls back its own),
-        # so the event loop may do it; a server database answers over the network, so a worker thread does.
-        self._close_inline = engine.dialect.name == "sqlite"
+        # and a PostgreSQL reader has no transaction to end (autocommit: nothing is sent), so the event loop may
+        # do it; a PostgreSQL writer's rollback answers over the network, so a worker thread does it.
+        self._sqlite = engine.dialect.name == "sqlite"
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 5) -> Database:
@@ -100,7 +138,7 @@ class Database:
 
     async def close_session(self, session: Session) -> None:
         """Close a request's session from async code without blocking the event loop on a database server."""
-        if self._close_inline:
+        if self._sqlite or not session.info.get("write", True):
             session.close()
             return
         # Shielded, and with its own limiter so it never waits for a free pool thread (as FastAPI closes its

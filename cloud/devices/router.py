@@ -58,7 +58,7 @@ Serial = Annotated[str, Path(pattern=r"^[0-9a-fA-F]{1,40}$")]
 
 @router.get("/gateways", response_model=Page[GatewayOut])
 def list_gateways(actor: CurrentUser, db: DbSession, enterprise_id: QueryId = None,
-                  limit: Limit = 100, offset: Offset = 0) -> Page[GatewayOut]:
+                  limit: Limit = 100, offset: Offset = 0) -> Response:
     rows, total = gateways_service.list_gateways(db, actor=actor, enterprise_id=enterprise_id, limit=limit,
                                                  offset=offset)
     return page_of(GatewayOut, rows, total=total, limit=limit, offset=offset)
@@ -147,7 +147,7 @@ def crl(db: DbSession, keys: Keys, now: Now) -> Response:
 @router.get("/padlocks", response_model=Page[PadlockOut])
 def list_padlocks(actor: CurrentUser, db: DbSession, space_id: QueryId = None,
                   gateway_id: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 100,
-                  offset: Offset = 0) -> Page[PadlockOut]:
+                  offset: Offset = 0) -> Response:
     rows, total = hw.list_devices(db, model=Padlock, actor=actor, space_id=space_id, gateway_id=gateway_id,
                                   limit=limit, offset=offset)
     return page_of(PadlockOut, rows, total=total, limit=limit, offset=offset)
@@ -185,7 +185,7 @@ def delete_padlock(padlock: ManagedPadlock, actor: DeviceManager, db: DbSession,
 @router.get("/detectors", response_model=Page[DetectorOut])
 def list_detectors(actor: CurrentUser, db: DbSession, space_id: QueryId = None,
                    gateway_id: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 100,
-                   offset: Offset = 0) -> Page[DetectorOut]:
+                   offset: Offset = 0) -> Response:
     rows, total = hw.list_devices(db, model=Detector, actor=actor, space_id=space_id, gateway_id=gateway_id,
                                   limit=limit, offset=offset)
     return page_of(DetectorOut, rows, total=total, limit=limit, offset=offset)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 from sqlalchemy import select
 
@@ -43,7 +43,7 @@ class SentCommandOut(Output):
                 "total": 1, "limit": 100, "offset": 0}}}}})
 def list_sent_commands(gateway: VisibleGateway, db: DbSession,
                        kind: Annotated[str | None, Query(max_length=32, description="only this kind")] = None,
-                       limit: Limit = 100, offset: Offset = 0) -> Page[SentCommandOut]:
+                       limit: Limit = 100, offset: Offset = 0) -> Response:
     """The down-channel commands the cloud holds for the gateway (kept until they expire), newest first, with
     the gateway's result of each."""
     stmt = select(DownlinkCommand).where(DownlinkCommand.gateway_id == gateway.id,

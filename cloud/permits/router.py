@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy.orm import Session
 
 from cloud.auth.deps import CurrentUser, allowed
@@ -28,7 +28,7 @@ from cloud.permits.schemas import (
 )
 from cloud.registry.ids import space_uid
 from cloud.registry.models import ConfinedSpace
-from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, PathId, QueryId
+from cloud.schemas import ERROR_RESPONSES, ErrorBody, Page, PathId, QueryId, json_of
 from cloud.scope import PERMIT, VisiblePermit, in_scope
 from protocols.token import decode_token
 from protocols.uplink.fields import b64url_encode
@@ -59,10 +59,11 @@ def permit_view(db: Session, permit: Permit) -> PermitOut:
 
 @router.get("/permits", response_model=Page[PermitOut])
 def list_permits(actor: CurrentUser, db: DbSession, space_id: QueryId = None,
-                 status: PermitStatus | None = None, limit: Limit = 100, offset: Offset = 0) -> Page[PermitOut]:
+                 status: PermitStatus | None = None, limit: Limit = 100, offset: Offset = 0) -> Response:
     """Newest first."""
     rows, total = service.list_permits(db, actor=actor, space_id=space_id, status=status, limit=limit, offset=offset)
-    return Page[PermitOut](items=[permit_view(db, p) for p in rows], total=total, limit=limit, offset=offset)
+    return json_of(Page[PermitOut](items=[permit_view(db, p) for p in rows], total=total, limit=limit,
+                                    offset=offset))
 
 
 @router.post("/permits", response_model=PermitOut, status_code=201, responses=_CONFLICT)

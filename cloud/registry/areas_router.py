@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
@@ -36,7 +36,7 @@ ManagedGrid = Annotated[Grid, in_scope(GRID, action=Action.AREA_MANAGE)]
 
 
 @router.get("/districts", response_model=Page[DistrictOut])
-def list_districts(actor: CurrentUser, db: DbSession, limit: Limit = 100, offset: Offset = 0) -> Page[DistrictOut]:
+def list_districts(actor: CurrentUser, db: DbSession, limit: Limit = 100, offset: Offset = 0) -> Response:
     rows, total = svc.list_areas(db, model=District, actor=actor, parent_id=None, limit=limit, offset=offset)
     return page_of(DistrictOut, rows, total=total, limit=limit, offset=offset)
 
@@ -70,7 +70,7 @@ def delete_district(district: ManagedDistrict, actor: DistrictManager, db: DbSes
 
 @router.get("/streets", response_model=Page[StreetOut])
 def list_streets(actor: CurrentUser, db: DbSession, district_id: QueryId = None,
-                 limit: Limit = 100, offset: Offset = 0) -> Page[StreetOut]:
+                 limit: Limit = 100, offset: Offset = 0) -> Response:
     rows, total = svc.list_areas(db, model=Street, actor=actor, parent_id=district_id, limit=limit, offset=offset)
     return page_of(StreetOut, rows, total=total, limit=limit, offset=offset)
 
@@ -102,7 +102,7 @@ def delete_street(street: ManagedStreet, actor: AreaManager, db: DbSession, now:
 
 @router.get("/grids", response_model=Page[GridOut])
 def list_grids(actor: CurrentUser, db: DbSession, street_id: QueryId = None,
-               limit: Limit = 100, offset: Offset = 0) -> Page[GridOut]:
+               limit: Limit = 100, offset: Offset = 0) -> Response:
     rows, total = svc.list_areas(db, model=Grid, actor=actor, parent_id=street_id, limit=limit, offset=offset)
     return page_of(GridOut, rows, total=total, limit=limit, offset=offset)
 

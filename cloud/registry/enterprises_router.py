@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
@@ -45,7 +45,7 @@ _IMPORT_DOC = {
 @router.get("/enterprises", response_model=Page[EnterpriseOut])
 def list_enterprises(actor: CurrentUser, db: DbSession, grid_id: QueryId = None,
                      limit: Limit = 100,
-                     offset: Offset = 0) -> Page[EnterpriseOut]:
+                     offset: Offset = 0) -> Response:
     """Enterprises inside your scope."""
     rows, total = svc.list_enterprises(db, actor=actor, grid_id=grid_id, limit=limit, offset=offset)
     return page_of(EnterpriseOut, rows, total=total, limit=limit, offset=offset)

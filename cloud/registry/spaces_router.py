@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
@@ -24,7 +24,7 @@ ManagedSpace = Annotated[ConfinedSpace, in_scope(SPACE, action=Action.SPACE_MANA
 @router.get("/confined-spaces", response_model=Page[SpaceOut])
 def list_spaces(actor: CurrentUser, db: DbSession, enterprise_id: QueryId = None,
                 limit: Limit = 100,
-                offset: Offset = 0) -> Page[SpaceOut]:
+                offset: Offset = 0) -> Response:
     rows, total = svc.list_spaces(db, actor=actor, enterprise_id=enterprise_id, limit=limit, offset=offset)
     return page_of(SpaceOut, rows, total=total, limit=limit, offset=offset)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from cloud.auth.deps import CurrentUser, allowed
 from cloud.auth.policy import Action
@@ -23,7 +23,7 @@ ManagedWorker = Annotated[Worker, in_scope(WORKER, action=Action.WORKER_MANAGE)]
 
 @router.get("/workers", response_model=Page[WorkerOut])
 def list_workers(actor: CurrentUser, db: DbSession, enterprise_id: QueryId = None,
-                 limit: Limit = 100, offset: Offset = 0) -> Page[WorkerOut]:
+                 limit: Limit = 100, offset: Offset = 0) -> Response:
     rows, total = service.list_workers(db, actor=actor, enterprise_id=enterprise_id, limit=limit, offset=offset)
     return page_of(WorkerOut, rows, total=total, limit=limit, offset=offset)
 

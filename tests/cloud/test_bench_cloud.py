@@ -37,3 +37,27 @@ def test_settle_checkpoints_a_sqlite_database_after_a_burst(tmp_path: Path) -> N
         assert wal.stat().st_size == 0  # TRUNCATE: the checkpoint ran to the end
     finally:
         database.dispose()
+
+
+def test_cpu_per_request_counts_the_server_and_its_worker_processes() -> None:
+    """The CPU-per-request figure sums user and system time over the server process and its children (uvicorn's
+    workers): a child that burns CPU is counted under its parent."""
+    import os
+    import subprocess
+
+    bench = _bench()
+    child = subprocess.Popen([sys.executable, "-c", "import sys, time\ninput()\nend = time.process_time() + 0.3\n"
+                              "while time.process_time() < end: pass\nprint('done', flush=True)\ntime.sleep(30)"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.pid in bench.process_tree(os.getpid())
+        before = bench.cpu_seconds([os.getpid()])
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "done"  # it burnt 0.3 s of CPU
+        used = bench.cpu_used(before, bench.cpu_seconds([os.getpid()]))
+        assert used >= 0.3
+    finally:
+        child.kill()
+        child.wait()

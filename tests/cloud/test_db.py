@@ -113,3 +113,41 @@ def test_datetimes_come_back_aware_utc(db_url: str) -> None:
 def test_settings_url_reaches_the_engine(tmp_path: object) -> None:
     settings = CloudSettings.model_validate({"data_dir": str(tmp_path)})
     assert settings.database_url().endswith("/safegrid-cloud.db")
+
+
+def test_a_postgresql_reader_holds_no_transaction_and_a_writer_does(postgres_url: str) -> None:
+    """Readers run in autocommit on PostgreSQL: no BEGIN before and no ROLLBACK after a request's reads (two
+    round trips each), so closing one sends nothing. A writer's statements still share one transaction."""
+    from psycopg.pq import TransactionStatus
+
+    database = Database.from_url(postgres_url)
+    try:
+        with database.session(write=False) as db:
+            db.execute(text("SELECT 1"))
+            assert db.connection().connection.dbapi_connection.info.transaction_status is TransactionStatus.IDLE
+        with database.session(write=True) as db:
+            db.execute(text("SELECT 1"))
+            assert db.connection().connection.dbapi_connection.info.transaction_status is TransactionStatus.INTRANS
+    finally:
+        database.dispose()
+
+
+def test_a_pooled_postgresql_connection_cut_while_idle_is_replaced(postgres_url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ping on every checkout any more: one idle past PING_AFTER_IDLE_S is pinged, and a dead one replaced
+    (the request does not fail) — as after a server restart or an idle-connection timeout."""
+    from cloud.db import engine as engine_module
+
+    database = Database.from_url(postgres_url, pool_size=1)
+    try:
+        with database.session(write=False) as db:
+            victim = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        killer = make_engine(postgres_url)
+        with killer.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim}).scalar_one()
+        killer.dispose()
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 0.0)
+        with database.session(write=False) as db:
+            assert db.execute(text("SELECT pg_backend_pid()")).scalar_one() != victim
+    finally:
+        database.dispose()
