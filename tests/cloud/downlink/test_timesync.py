@@ -42,7 +42,7 @@ from protocols.uplink import Ack, Status, make_status
 from tests.cloud.conftest import Clock, Logins
 from tests.cloud.permits.site import Site, Subscriber
 from tests.cloud.permits.test_permit_flow import enrol, keys_of
-from tests.edge.ops.waiting import eventually
+from tests.rig.waiting import eventually
 
 URL = "/api/v1/gateways/gw-e1/commands"
 CONFIG = {"version": 1, "settings": {}}
@@ -417,7 +417,7 @@ async def test_a_gateway_reporting_an_untrusted_clock_gets_a_time_over_mqtt_at_o
                     assert isinstance(command, TimeSet) and command.body.time_ms == to_ms(clock.now)
                     assert statuses[0].online and statuses[0].clock_trusted is False
                     trusted["now"] = True  # as the gateway's clock keeper would, having taken it
-                    await eventually(lambda: statuses[-1].clock_trusted is True, 10)
+                    await eventually(lambda: statuses[-1].clock_trusted is True, timeout_s=10)
                     assert statuses[-1].online and asks.pending() == {}
             finally:
                 stop.set()

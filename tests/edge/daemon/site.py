@@ -3,11 +3,8 @@ itself (keys, edge.toml, gas scenario, signed commands, padlock entries) is ``fw
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +17,3 @@ def outbox_rows(state_dir: Path) -> list[tuple[int, str, dict[str, Any]]]:
     finally:
         conn.close()
     return [(seq, kind, json.loads(body)) for seq, kind, body in rows]
-
-
-async def eventually(check: Callable[[], Any], *, timeout_s: float = 20.0, what: str = "condition") -> Any:
-    """Wait until ``check()`` is truthy (generous timeouts: order and outcome are asserted, not latency)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)

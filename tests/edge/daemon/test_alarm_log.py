@@ -13,7 +13,8 @@ import structlog
 from edge.core.alarms import AlarmKind
 from edge.daemon import Daemon
 from fwsim.stage.edge_site import SPACE, SPIKE_AT, SPIKE_END, Site
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 
 def alarm_of(daemon: Daemon, kind: AlarmKind) -> Any:

@@ -26,7 +26,8 @@ from protocols import crypto
 from safegrid.config import ConfigError
 from tests.edge.daemon.conftest import no_ntp
 from tests.edge.daemon.radio import lock_core, padlock_on, radio_config, token_for
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 STEP_S = 40.0  # generous: a visit waits out the protocol's reconnect gap, and the machine is shared
 

@@ -29,7 +29,8 @@ from fwsim.stage.edge_site import LOCK, SPACE, RunningClock, Site
 from protocols.gases import wire_name
 from protocols.padlock.events import EventKind
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 POLL_S = 0.3  # the site's detector: polled every 0.3 s, timeout 0.3 s, no retry, comm-fault after 2 failed polls
 FAIL_AFTER = 2

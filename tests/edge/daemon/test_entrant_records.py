@@ -6,7 +6,8 @@ from __future__ import annotations
 from edge.daemon import Daemon
 from fwsim.stage.edge_site import LOCK, PERMIT, SPACE, Site
 from protocols.padlock.events import EventKind
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 
 async def test_every_change_of_the_entrant_count_restates_the_session(daemon: Daemon, site: Site) -> None:

@@ -20,7 +20,7 @@ from edge.daemon.padlocks import HeldPushes
 from fwsim.gas import GasSimulator, RtuPort, parse_scenario
 from fwsim.stage.edge_site import SPACE, RunningClock, Site
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import eventually
+from tests.rig.waiting import eventually
 
 CO_FROM, CO_UNTIL = 1000.0, 2000.0
 

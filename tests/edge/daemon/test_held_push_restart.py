@@ -25,7 +25,7 @@ from protocols.revocation import make_revocation_list, sign_revocation_list
 from protocols.uplink.fields import b64url_encode
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
 from tests.edge.daemon.radio import lock_core, padlock_on, radio_config, token_for
-from tests.edge.daemon.site import eventually
+from tests.rig.waiting import eventually
 
 STEP_S = 40.0  # generous: a radio visit waits out the protocol's reconnect gap, and the machine is shared
 

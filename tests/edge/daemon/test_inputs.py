@@ -15,7 +15,8 @@ from edge.drivers.ble.errors import PadlockLinkError
 from fwsim.gas import RtuPort
 from fwsim.stage.edge_site import LOCK, SPACE, Site
 from protocols.padlock.events import EventKind
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 
 def kinds_of(daemon: Daemon) -> set[AlarmKind]:

@@ -37,7 +37,8 @@ from protocols.uplink import make_record
 from protocols.uplink.fields import b64url_decode
 from tests.edge.daemon.conftest import no_ntp
 from tests.edge.daemon.radio import lock_core, padlock_on, radio_config, token_for
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 Row = tuple[int, str, dict[str, Any]]
 

@@ -21,7 +21,8 @@ from protocols.padlock.events import EventKind, LockEvent
 from protocols.revocation import RevocationList, sign_revocation_list
 from protocols.uplink.fields import b64url_encode
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 SPACE_B = "5b" * 16
 LOCK_B = "20" * 8

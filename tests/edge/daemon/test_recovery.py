@@ -34,7 +34,8 @@ from edge.outbox.floor import BLOCK, SeqFloor
 from fwsim.stage.edge_site import SPACE, SPIKE_AT, Site
 from protocols.commands import ACK_CHANNEL, DOWN_CHANNEL
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 PAGE = 4096
 LAST_ALARM_ID = 41  # the highest alarm id the prepared ledger holds

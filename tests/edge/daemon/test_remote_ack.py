@@ -18,7 +18,8 @@ from edge.daemon.console import call
 from edge.daemon.padlocks import HeldPushes
 from fwsim.stage.edge_site import SPACE, SPIKE_AT, SPIKE_END, Site
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 
 def alarm_of(daemon: Daemon, kind: AlarmKind) -> Any:

@@ -19,7 +19,8 @@ from edge.daemon.console import call
 from fwsim.stage.edge_site import LOCK, SPACE, Site
 from protocols.padlock.events import EventKind
 from protocols.uplink.fields import b64url_encode
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
+from tests.rig.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -22,8 +22,8 @@ from edge.daemon import Daemon
 from edge.daemon.padlocks import HeldPushes
 from fwsim.stage.edge_site import SPACE, SPIKE_AT, SPIKE_END, Site
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import eventually
 from tests.edge.daemon.test_inputs import open_session
+from tests.rig.waiting import eventually
 
 PULSE_ON_S, PULSE_PERIOD_S = 0.3, 1.0
 GAS_KINDS = {AlarmKind.GAS_LEVEL1, AlarmKind.GAS_LEVEL2, AlarmKind.STEL, AlarmKind.TWA}

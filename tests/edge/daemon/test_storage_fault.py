@@ -31,9 +31,10 @@ from fwsim.rig.mosquitto import MosquittoBroker
 from fwsim.stage.edge_site import GATEWAY, SPACE, SPIKE_AT, Site
 from fwsim.stage.receiver import AckingReceiver
 from tests.edge.daemon.conftest import no_ntp, stop_or_explain
-from tests.edge.daemon.site import eventually, outbox_rows
+from tests.edge.daemon.site import outbox_rows
 from tests.edge.daemon.test_inputs import open_session
 from tests.edge.daemon.test_restart import console, start_daemon, tail, wait_console
+from tests.rig.waiting import eventually
 
 
 @contextmanager

@@ -7,7 +7,7 @@ from typing import Any
 
 from edge.daemon import Daemon
 from fwsim.stage.edge_site import SPACE
-from tests.edge.daemon.site import eventually
+from tests.rig.waiting import eventually
 
 
 async def test_a_failing_poll_handler_and_a_dying_poller_do_not_stop_the_polling(daemon: Daemon, gas: Any) -> None:

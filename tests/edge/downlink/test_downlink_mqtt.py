@@ -18,7 +18,7 @@ from protocols import topics
 from protocols.commands import Command
 from protocols.vectorgen import seeded_key
 from tests.edge.downlink.commands import CLOUD_KEYS, GATEWAY, alarm_ack, now_ms
-from tests.edge.ops.waiting import eventually
+from tests.rig.waiting import eventually
 
 
 async def test_forged_replayed_misdirected_and_expired_commands_never_reach_the_handler(
@@ -53,7 +53,8 @@ async def test_forged_replayed_misdirected_and_expired_commands_never_reach_the_
             ]
             for wire in sent:
                 cloud.publish(topics.downlink_topic(GATEWAY), wire, qos=1).wait_for_publish(5)
-            await eventually(lambda: sum(gate.accepted.values()) + sum(gate.rejected.values()) == len(sent), 15)
+            await eventually(lambda: sum(gate.accepted.values()) + sum(gate.rejected.values()) == len(sent),
+                             "every command through the gate", timeout_s=30)
             await downlink.stop()
     finally:
         cloud.disconnect()

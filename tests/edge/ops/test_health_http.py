@@ -15,7 +15,7 @@ import pytest_asyncio
 from edge.ops.health import Health
 from edge.ops.http import MAX_HEAD_BYTES, OpsServer
 from edge.ops.metrics import Registry
-from tests.edge.ops.waiting import eventually
+from tests.rig.waiting import eventually
 
 
 class FakeClock:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edge.ops.sdnotify import Notifier, WatchdogPinger, watchdog_interval
-from tests.edge.ops.waiting import eventually
+from tests.rig.waiting import eventually
 
 
 @pytest.fixture

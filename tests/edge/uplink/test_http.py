@@ -18,8 +18,8 @@ from protocols.commands import Command, encode_poll
 from protocols.uplink import decode_envelope, encode_ack, make_ack
 from protocols.vectorgen import seeded_key
 from tests.edge.downlink.commands import alarm_ack
-from tests.edge.ops.waiting import eventually
 from tests.edge.uplink.conftest import BASE_MS, GATEWAY, append_records
+from tests.rig.waiting import eventually
 
 
 class TinyCloud:
@@ -140,7 +140,7 @@ async def test_commands_are_polled_verified_and_dispatched(cloud: TinyCloud, gat
     async with uplink:
         downlink.start()
         try:
-            await eventually(lambda: any("after=3" in target for _m, target, _h in cloud.requests), 15)
+            await eventually(lambda: any("after=3" in target for _m, target, _h in cloud.requests), timeout_s=15)
         finally:
             await downlink.stop()
     assert [c.body.alarm_id for c in handled] == ["a-1", "a-3"]
@@ -161,10 +161,10 @@ async def test_the_poll_asks_for_the_time_only_while_untrusted(cloud: TinyCloud,
         return [parse_qs(urlsplit(target).query) for method, target, _h in cloud.requests if method == "GET"]
 
     async with uplink:
-        await eventually(lambda: len(polls()) >= 2, 15)
+        await eventually(lambda: len(polls()) >= 2, timeout_s=15)
         trusted = True  # a time command was taken (or NTP synced)
         asked = len(polls())
-        await eventually(lambda: len(polls()) >= asked + 3, 15)
+        await eventually(lambda: len(polls()) >= asked + 3, timeout_s=15)
     seen = polls()
     assert all(q == {"after": ["0"], "clock": ["untrusted"]} for q in seen[:2])
     assert all(q == {"after": ["0"]} for q in seen[asked + 1:])  # one poll may have been on its way meanwhile
@@ -175,5 +175,5 @@ async def test_a_poll_without_a_clock_source_never_asks(cloud: TinyCloud, gate: 
     uplink = HttpUplink(HttpConfig(base_url=base_url, insecure=True, poll_interval_s=0.05), gateway=GATEWAY,
                         last_down_counter=lambda: gate.store.last("down"))
     async with uplink:
-        await eventually(lambda: sum(method == "GET" for method, _t, _h in cloud.requests) >= 2, 15)
+        await eventually(lambda: sum(method == "GET" for method, _t, _h in cloud.requests) >= 2, timeout_s=15)
     assert all("clock" not in target for method, target, _h in cloud.requests if method == "GET")

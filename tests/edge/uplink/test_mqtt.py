@@ -21,8 +21,8 @@ from fwsim.rig.mosquitto import MosquittoBroker
 from fwsim.stage.receiver import AckingReceiver
 from protocols import topics
 from protocols.uplink import Status, decode_status
-from tests.edge.ops.waiting import eventually
 from tests.edge.uplink.conftest import BASE_MS, GATEWAY, append_records
+from tests.rig.waiting import eventually
 
 FAST = BatchConfig(max_records=100, max_linger_s=0.02, ack_timeout_s=2.0, window=4, backoff_initial_s=0.05,
                    backoff_max_s=0.5)
@@ -85,7 +85,7 @@ async def test_broker_killed_mid_run_loses_nothing_and_deletes_only_what_was_ack
             await asyncio.wait_for(sender.wait_acked(300), 30)
 
             broker.kill()
-            await eventually(lambda: not uplink.connected, 15)
+            await eventually(lambda: not uplink.connected, timeout_s=15)
             await append_records(outbox, 301, 700)  # several batches queue up while the broker is gone
             sender.notify()
             await asyncio.sleep(0.5)
@@ -136,8 +136,8 @@ async def test_acks_signed_by_an_unknown_key_delete_nothing(
         async with running(mosquitto, outbox, gate) as (_uplink, sender):
             await append_records(outbox, 1, 10)
             sender.notify()
-            await eventually(lambda: forger.acks_sent >= 1, 15)
-            await eventually(lambda: gate.rejected["unknown_kid"] >= 1, 15)
+            await eventually(lambda: forger.acks_sent >= 1, timeout_s=15)
+            await eventually(lambda: gate.rejected["unknown_kid"] >= 1, timeout_s=15)
             assert sender.acked == 0
     finally:
         forger.stop()
@@ -157,11 +157,11 @@ async def test_online_status_is_retained_and_a_clean_close_says_offline(
         watcher.loop_start()
         try:
             watcher.subscribe(topics.status_topic(GATEWAY), qos=1)
-            await eventually(lambda: len(seen) >= 1, 10)  # retained: delivered to a late subscriber
+            await eventually(lambda: len(seen) >= 1, timeout_s=10)  # retained: delivered to a late subscriber
             online = decode_status(seen[0])
             assert online.online and online.epoch == 3 and online.software == "safegrid-test"
             await uplink.close()
-            await eventually(lambda: len(seen) >= 2, 10)
+            await eventually(lambda: len(seen) >= 2, timeout_s=10)
             assert decode_status(seen[-1]).online is False
         finally:
             watcher.disconnect()
@@ -181,12 +181,12 @@ async def test_a_dropped_connection_publishes_the_last_will_and_reconnects(
         watcher.subscribe(topics.status_topic("gw-will-1"), qos=1)
         uplink = MqttUplink(mqtt_config(mosquitto), gateway="gw-will-1", verify_ack=gate.verify_ack)
         async with uplink:
-            await eventually(lambda: seen[-1:] == [True], 10)
+            await eventually(lambda: seen[-1:] == [True], timeout_s=10)
             sock = uplink._client.socket()
             assert sock is not None
             sock.shutdown(socket.SHUT_RDWR)  # the link dies without a DISCONNECT: the broker sends the will
-            await eventually(lambda: False in seen, 15)
-            await eventually(lambda: seen[-1:] == [True] and uplink.connects >= 2, 15)  # back, online again
+            await eventually(lambda: False in seen, timeout_s=15)
+            await eventually(lambda: seen[-1:] == [True] and uplink.connects >= 2, timeout_s=15)  # back, online again
     finally:
         watcher.disconnect()
         watcher.loop_stop()
@@ -207,17 +207,17 @@ async def test_the_status_says_whether_the_clock_is_trusted_and_follows_it(
         uplink = MqttUplink(mqtt_config(mosquitto), gateway="gw-clock-1", verify_ack=gate.verify_ack,
                             clock_trusted=lambda: trusted, clock_check_s=0.05, clock_ask_again_s=0.5)
         async with uplink:
-            await eventually(lambda: len(seen) >= 1, 10)
+            await eventually(lambda: len(seen) >= 1, timeout_s=10)
             assert seen[0].online and seen[0].clock_trusted is False
-            await eventually(lambda: len(seen) >= 2, 10)  # asked again while still untrusted
+            await eventually(lambda: len(seen) >= 2, timeout_s=10)  # asked again while still untrusted
             assert seen[1].online and seen[1].clock_trusted is False
             trusted = True
-            await eventually(lambda: seen[-1].clock_trusted is True, 10)
+            await eventually(lambda: seen[-1].clock_trusted is True, timeout_s=10)
             count = len(seen)
             await asyncio.sleep(1.0)
             assert len(seen) == count  # trusted: nothing more to say
             trusted = False  # e.g. drift beyond the bound
-            await eventually(lambda: seen[-1].clock_trusted is False, 10)
+            await eventually(lambda: seen[-1].clock_trusted is False, timeout_s=10)
             assert seen[-1].online
         assert seen[-1].online is False  # the clean close says offline
     finally:
@@ -236,8 +236,8 @@ async def test_without_a_clock_source_the_status_says_nothing_of_the_clock(
     try:
         watcher.subscribe(topics.status_topic("gw-clock-2"), qos=1)
         async with MqttUplink(mqtt_config(mosquitto), gateway="gw-clock-2", verify_ack=gate.verify_ack):
-            await eventually(lambda: len(seen) >= 1, 10)
-        await eventually(lambda: len(seen) >= 2, 10)
+            await eventually(lambda: len(seen) >= 1, timeout_s=10)
+        await eventually(lambda: len(seen) >= 2, timeout_s=10)
         assert all(b"clock_trusted" not in payload for payload in seen)  # as before: old clouds parse it
     finally:
         watcher.publish(topics.status_topic("gw-clock-2"), b"", qos=1, retain=True).wait_for_publish(10)

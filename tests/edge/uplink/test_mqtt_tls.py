@@ -25,10 +25,10 @@ from edge.uplink.mqtt import MqttUplink
 from fwsim.stage.receiver import AckingReceiver
 from protocols import topics
 from protocols.uplink import decode_status
-from tests.edge.ops.waiting import eventually
 from tests.edge.uplink.conftest import BASE_MS, GATEWAY, append_records
 from tests.rig.availability import require_binary
 from tests.rig.mqtt_tls import SafegridBroker, safegrid_broker
+from tests.rig.waiting import eventually
 
 pytestmark = pytest.mark.mosquitto
 
@@ -83,7 +83,7 @@ async def test_the_uplink_connects_with_its_certificate_and_its_batches_are_acke
                 await asyncio.wait_for(sender.wait_acked(250), 30)
             finally:
                 await sender.stop()
-            await eventually(lambda: not watcher.messages.empty(), 10, 0.02)
+            await eventually(lambda: not watcher.messages.empty(), timeout_s=10, every_s=0.02)
             topic, payload = watcher.messages.get_nowait()
     finally:
         watcher.close()
@@ -114,7 +114,7 @@ async def test_an_uplink_without_a_certificate_of_the_device_ca_never_gets_in(
                         epoch=outbox.epoch)
     async with uplink:
         # It keeps trying (reconnecting with backoff) and the broker refuses every attempt.
-        await eventually(lambda: broker.log_tail(400).count(refusal) >= 3, 20, 0.05)
+        await eventually(lambda: broker.log_tail(400).count(refusal) >= 3, timeout_s=20, every_s=0.05)
         assert uplink.connects == 0
         assert not uplink.connected
     assert f"u'{GATEWAY}'" not in broker.log_tail(400)

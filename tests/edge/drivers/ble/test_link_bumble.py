@@ -23,13 +23,13 @@ from tests.edge.drivers.ble.world import (
     STEP_TIMEOUT_S,
     Keys,
     attestation,
-    eventually,
     gateway_link,
     provisioned_core,
     revocation_list,
     signer,
     start_lock,
 )
+from tests.rig.waiting import eventually
 
 
 async def within(awaitable: Any) -> Any:

@@ -18,7 +18,8 @@ from fwsim.lock import LockClock, PadlockPeripheral
 from protocols.padlock.audit import AuditEntry
 from protocols.padlock.events import EventKind
 from protocols.padlock.messages import PushKind
-from tests.edge.drivers.ble.world import STEP_TIMEOUT_S, Keys, attestation, eventually, gateway_link, signer
+from tests.edge.drivers.ble.world import STEP_TIMEOUT_S, Keys, attestation, gateway_link, signer
+from tests.rig.waiting import eventually
 
 
 class Received:

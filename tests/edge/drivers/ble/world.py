@@ -5,14 +5,12 @@ Keys are generated per test (no fixed keys); the lock is provisioned in-process,
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from bumble.device import Device
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -104,12 +102,3 @@ async def gateway_link(central_device: Device, core: PadlockCore, **kw: Any) -> 
     finally:
         await link.close()
         await central.close()
-
-
-async def eventually(condition: Callable[[], bool], what: str) -> None:
-    """Wait (generously) until ``condition()`` holds; fail naming ``what`` otherwise."""
-    deadline = time.monotonic() + STEP_TIMEOUT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"never happened: {what}")
-        await asyncio.sleep(0.02)
