@@ -109,7 +109,15 @@ class BluezBus:
         from dbus_fast.aio import MessageBus
 
         deadline = time.monotonic() + START_TIMEOUT_S
-        bus = await MessageBus(bus_address=self.address, bus_type=BusType.SYSTEM).connect()
+        while True:  # on a loaded machine the bus socket may exist a moment before the daemon accepts on it
+            try:
+                bus = await MessageBus(bus_address=self.address, bus_type=BusType.SYSTEM).connect()
+                break
+            except (ConnectionRefusedError, FileNotFoundError):
+                self.bluezoo.check_alive()
+                if time.monotonic() > deadline:
+                    raise ServiceError(f"the private D-Bus never accepted a connection at {self.address}") from None
+                await asyncio.sleep(0.05)
         try:
             while True:
                 self.bluezoo.check_alive()
