@@ -149,8 +149,8 @@ def next_state(facts: Facts, step: Step, actor: Actor, *, now: datetime, evidenc
             raise HazardRuleError("separated_mode_hand_over", "巡办分离：发现人须移交处置 / separated mode: the "
                                                               "finder hands the hazard over")
     if step is Step.RECTIFY and not evidence:
-        raise HazardRuleError("rectified_without_evidence", "整改完成须附证据 / rectification needs evidence "
-                                                             "(photos or a note)", field="photos")
+        raise HazardRuleError("rectified_without_evidence", "整改完成须附证据照片 / rectification needs evidence "
+                                                             "photos", field="evidence_photos")
     if step is Step.ASSIGN:
         if deadline is None:
             raise HazardRuleError("dispatch_without_deadline", "分拨须有整改期限 / a dispatch needs a deadline",
