@@ -10,6 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from cloud.alerts.worker import RulesWorker
 from cloud.db.engine import Database
 from cloud.hazards.models import Hazard, HazardEvent, HazardPhoto
 from cloud.hazards.service import escalate_overdue
@@ -183,3 +184,20 @@ def test_timeouts_escalate_street_then_district_with_a_trace(client: TestClient,
                  deadline=(clock.now + timedelta(days=2)).isoformat())
     assert again.status_code == 200, again.text
     assert (again.json()["state"], again.json()["level"]) == ("assigned", "district")
+
+
+def test_the_rules_worker_escalates_an_overdue_hazard(client: TestClient, as_user: Logins, world: World,
+                                                      clock: Clock, database: Database,
+                                                      settings: CloudSettings) -> None:
+    sup = as_user("sup1")
+    hid = report(client, sup, world, clock).json()["id"]
+    step(client, sup, hid, step="assign", assignee="街道应急办", deadline=(clock.now + timedelta(hours=1)).isoformat())
+    worker = RulesWorker(database, settings, clock=clock, holder="h")
+    try:
+        assert worker.run_once()
+        assert client.get(f"{API}/hazards/{hid}", headers=sup).json()["state"] == "assigned"
+        clock.advance(3600)  # escalate_after_s defaults to 0: at the deadline
+        assert worker.run_once()
+        assert client.get(f"{API}/hazards/{hid}", headers=sup).json()["state"] == "escalated"
+    finally:
+        worker.close()
