@@ -110,7 +110,7 @@ def test_separated_mode_the_finder_hands_over(client: TestClient, as_user: Login
 
 
 def test_photos_are_stored_once_and_only_images_within_the_limit(client: TestClient, as_user: Logins,
-                                                                 database: Database,
+                                                                 world: World, clock: Clock, database: Database,
                                                                  settings: CloudSettings) -> None:
     mgr = as_user("mgr1")
     first, again = upload(client, mgr, JPEG), upload(client, mgr, JPEG)
@@ -124,8 +124,8 @@ def test_photos_are_stored_once_and_only_images_within_the_limit(client: TestCli
     assert (big.status_code, big.json()["error"]["field"]) == (413, "photo")
     with database.session(write=False) as db:
         assert db.scalar(select(func.count()).select_from(HazardPhoto)) == 1
-    unknown = report(client, as_user("sup1"), World(ids={"E1": 1}), Clock(), photos=["0" * 64])
-    assert (unknown.status_code, unknown.json()["error"]["field"]) == (422, "photos.0")
+    unknown = report(client, as_user("sup1"), world, clock, photos=[digest, "0" * 64])
+    assert (unknown.status_code, unknown.json()["error"]["field"]) == (422, "photos.1")
 
 
 def test_a_public_report_by_uscc_keeps_the_contact_for_supervisors(client: TestClient, as_user: Logins,
