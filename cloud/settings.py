@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field
 
 from cloud.alerts.settings import AlertSettings
 from cloud.downlink.settings import DownlinkSettings
+from cloud.hazards.settings import HazardSettings
 from cloud.ingest.settings import IngestSettings
 from cloud.telemetry.settings import TelemetrySettings
 from safegrid.config import StrictModel, load_config
@@ -95,6 +96,7 @@ class CloudSettings(StrictModel):
     telemetry: TelemetrySettings = TelemetrySettings()
     alerts: AlertSettings = AlertSettings()
     downlink: DownlinkSettings = DownlinkSettings()
+    hazards: HazardSettings = HazardSettings()
 
     def database_url(self) -> str:
         if self.database.url:

@@ -1,5 +1,6 @@
 """The rules and notification worker: evaluates the periodic alert rules (gateway offline, open session without
-gas data, detectors registered since they were flagged), delivers pending alert notifications (webhooks, MQTT)
+gas data, detectors registered since they were flagged), escalates hazards past their rectification deadline
+(``cloud.hazards.service.escalate_overdue``), delivers pending alert notifications (webhooks, MQTT)
 and sweeps expired login failures — exactly once across however many processes run it.
 
 Every deployment runs it, whichever door its gateways use: ``safegrid-cloud serve`` starts one beside the API
@@ -27,6 +28,7 @@ from cloud.alerts.rules import evaluate
 from cloud.auth.service import sweep_login_attempts
 from cloud.db.engine import Database
 from cloud.db.lease import release_lease, take_lease
+from cloud.hazards.service import escalate_overdue
 from cloud.settings import CloudSettings
 
 log = structlog.get_logger(__name__)
@@ -65,6 +67,8 @@ class RulesWorker:
                 return False
             run = evaluate(db, now=now, settings=self.settings.alerts)
             swept = sweep_login_attempts(db, now=now, settings=self.settings.auth)
+            escalated = escalate_overdue(db, now=now,
+                                         grace=timedelta(seconds=self.settings.hazards.escalate_after_s))
             db.commit()
         if not self.holding:
             log.info("rules_worker_lease_taken", holder=self.holder)
@@ -73,9 +77,9 @@ class RulesWorker:
         delivered = self.notifier.deliver_pending(self.database,
                                                   deadline=started + self.lease.total_seconds() / 2)
         self.runs += 1
-        if run.raised or run.resolved or delivered or swept:
+        if run.raised or run.resolved or delivered or swept or escalated:
             log.info("rules_worker_run", raised=len(run.raised), resolved=len(run.resolved), delivered=delivered,
-                     login_failures_swept=swept)
+                     login_failures_swept=swept, hazards_escalated=len(escalated))
         return True
 
     def run(self, stop: threading.Event) -> None:

@@ -27,6 +27,10 @@ class Action(StrEnum):
     PERMIT_APPROVE = "permit.approve"
     PERMIT_CONFIRM = "permit.confirm"  # the pre-entry safety confirmation at the hatch
     PERMIT_REVOKE = "permit.revoke"
+    HAZARD_REPORT = "hazard.report"
+    HAZARD_HANDLE = "hazard.handle"  # lifecycle steps; which step by whom is cloud.hazards.lifecycle's
+    HAZARD_SETTINGS = "hazard.settings"  # a grid's patrol/handling mode
+    HAZARD_PHOTO = "hazard.photo"  # upload photos (of a finding, or of rectification evidence)
 
 
 _REGULATORS = frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR, Role.GRID_OFFICER})
@@ -48,6 +52,10 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.PERMIT_APPROVE: frozenset({Role.APPROVER}),
     Action.PERMIT_CONFIRM: frozenset({Role.ATTENDANT, Role.ENTERPRISE_MANAGER}),
     Action.PERMIT_REVOKE: _REGULATORS | {Role.ENTERPRISE_MANAGER, Role.APPROVER},
+    Action.HAZARD_REPORT: _REGULATORS | {Role.LAW_ENFORCEMENT_OFFICER},
+    Action.HAZARD_HANDLE: _REGULATORS | {Role.ENTERPRISE_MANAGER},
+    Action.HAZARD_SETTINGS: frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR}),
+    Action.HAZARD_PHOTO: _REGULATORS | {Role.LAW_ENFORCEMENT_OFFICER, Role.ENTERPRISE_MANAGER},
 }
 
 

@@ -210,6 +210,15 @@ CALLERS: dict[Route, Caller] = {
     ("POST", f"{API}/permits/{{permit_id}}/pre-entry"): Caller("att1", _pre_entry_body),
     ("POST", f"{API}/permits/{{permit_id}}/revoke"): Caller("mgr1", _reason),
     ("GET", f"{API}/workers/me/permits/{{permit_id}}/token"): Caller("worker1"),
+    ("GET", f"{API}/hazards"): Caller("admin"),
+    ("POST", f"{API}/hazards"): Caller("officer1", lambda e: {
+        "enterprise_id": e["E1"], "source": "grid_patrol", "description": "测试隐患", "severity": "general"}),
+    ("GET", f"{API}/hazards/{{hazard_id}}"): Caller("mgr1"),
+    ("GET", f"{API}/hazards/{{hazard_id}}/events"): Caller("mgr1"),
+    ("POST", f"{API}/hazards/{{hazard_id}}/steps"): Caller("mgr1", lambda e: {"step": "start"}),
+    ("GET", f"{API}/grids/{{grid_id}}/hazard-mode"): Caller("officer1"),
+    ("PUT", f"{API}/grids/{{grid_id}}/hazard-mode"): Caller("sup1", lambda e: {"mode": "separated"}),
+    ("POST", f"{API}/hazard-photos"): Caller("mgr1"),
 }
 
 #: Valid bodies of the public routes that take one (for the 422 tests; never sent as they are).
@@ -225,12 +234,14 @@ RAW_BODIES: dict[Route, tuple[bytes, str, str]] = {  # body, content type, field
     ("POST", f"{API}/enterprises/import"): (b"uscc,nonsense\n1,2\n", "text/csv", "name"),
     ("POST", f"{API}/gateways/{{gateway_id}}/batches"): (
         b'{"v": 1, "gateway": "gw-e1", "epoch": "one", "sent_at_ms": 0, "records": []}', "application/json", "epoch"),
+    ("POST", f"{API}/hazard-photos"): (b"GIF89a, not a JPEG or PNG", "image/gif", "photo"),
 }
 
 #: The E1 / D1 object each path parameter names (keys of ``Env.ids``), one that does not exist, a malformed one.
 PATH_TARGET = {"user_id": "worker1", "district_id": "D1", "street_id": "S1", "grid_id": "G1", "enterprise_id": "E1",
                "space_id": "SP1", "gateway_id": "gw-e1", "serial": "serial-gw-e1", "alert_id": "alert-e1",
-               "padlock_id": "padlock-e1", "detector_id": "detector-e1", "worker_id": "W1", "permit_id": "permit-e1"}
+               "padlock_id": "padlock-e1", "detector_id": "detector-e1", "worker_id": "W1", "permit_id": "permit-e1",
+               "hazard_id": "hazard-e1"}
 PATH_MISSING: dict[str, str | int] = {"gateway_id": "gw-missing", "serial": "0badc0de"}  # other ids are ints
 PATH_MALFORMED = {"gateway_id": "bad.id", "serial": "not-hex"}  # ints get "abc"
 MISSING_INT = 987_654_321
@@ -272,6 +283,7 @@ LISTS: dict[Route, Listing] = {
     ("GET", f"{API}/alerts"): Listing(_items(), ("alert-e1",)),
     ("GET", f"{API}/alerts/feed"): Listing(_items("alert_id"), ("alert-e1",)),
     ("GET", f"{API}/live/sessions"): Listing(_items("gateway_id"), ("gw-e1",)),
+    ("GET", f"{API}/hazards"): Listing(_items(), ("hazard-e1",)),
 }
 
 #: Authenticated GETs without path parameters that are not lists of objects in a scope, each with what it shows.
@@ -466,6 +478,12 @@ def _build_world(env: Env, world: World) -> None:
     alerts = env.ok("GET", f"{API}/alerts")["items"]
     assert len(alerts) == 1
     env.ids["alert-e1"] = alerts[0]["id"]
+    env.ids["hazard-e1"] = env.ok("POST", f"{API}/hazards", "officer1", json={
+        "enterprise_id": world["E1"], "source": "grid_patrol", "description": "入口未设警示标识",
+        "severity": "general"})["id"]
+    assert env.ok("POST", f"{API}/hazards/{env['hazard-e1']}/steps", "officer1", json={
+        "step": "assign", "assignee": "街道应急办",
+        "deadline": (env.clock.now + timedelta(days=3)).isoformat()})["state"] == "assigned"
     for name in ("E1", "SP1", "permit-e1"):  # audit entries name their entity by a string
         env.ids[f"str-{name}"] = str(env[name])
     for user in {*OUTSIDERS, *(c.user for c in CALLERS.values())}:  # logins write: all of them before any test
