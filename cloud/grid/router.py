@@ -1,0 +1,63 @@
+"""Grid routes: bind officers to grids; the balance report of a street or a district (JSON or CSV)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import ColumnElement, select
+
+from cloud.auth.deps import allowed
+from cloud.auth.models import User
+from cloud.auth.policy import Action
+from cloud.auth.roles import Principal
+from cloud.deps import DbSession, Now
+from cloud.grid import service as svc
+from cloud.grid.rules import DEFAULT_LOAD
+from cloud.grid.schemas import BalanceOut, BindingCreate, BindingOut
+from cloud.registry.models import Grid
+from cloud.schemas import ERROR_RESPONSES
+from cloud.scope import GRID, VisibleDistrict, VisibleStreet, in_scope
+
+router = APIRouter(prefix="/api/v1", tags=["grid"], responses=ERROR_RESPONSES)
+AreaManager = Annotated[Principal, allowed(Action.AREA_MANAGE)]
+ManagedGrid = Annotated[Grid, in_scope(GRID, action=Action.AREA_MANAGE)]
+Load = Annotated[int, Query(ge=1, le=100_000, description="enterprises one officer is expected to carry")]
+Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "the report; per grid as CSV with format=csv"}}
+
+
+@router.post("/grids/{grid_id}/bindings", response_model=BindingOut, status_code=201)
+def bind_officer(grid: ManagedGrid, body: BindingCreate, actor: AreaManager, db: DbSession, now: Now) -> BindingOut:
+    """Bind a user to the grid with a role (grid officer, area lead, rectification officer, other force)."""
+    row = svc.bind_officer(db, actor=actor, grid=grid, user_id=body.user_id, role=body.role, now=now)
+    db.commit()
+    return BindingOut.model_validate(row)
+
+
+def _report(db: DbSession, *, grids: ColumnElement[bool], users: ColumnElement[bool], load: int,
+            fmt: str) -> Response | BalanceOut:
+    report, unbound = svc.grid_balance(db, area=grids, user_area=users, load=load)
+    if fmt == "csv":
+        return Response(svc.balance_csv(report), media_type="text/csv; charset=utf-8")
+    return BalanceOut.model_validate({**asdict(report), "load": load, "officers_without_grid": unbound})
+
+
+@router.get("/streets/{street_id}/grid-balance", response_model=BalanceOut, responses=_CSV)
+def street_balance(street: VisibleStreet, db: DbSession, load: Load = DEFAULT_LOAD,
+                   format: Format = "json") -> Response | BalanceOut:
+    """Per grid of the street: enterprises, bound officers, enterprises per officer; the rules (2–3 officers,
+    ``load`` per officer) are reported here, never enforced."""
+    return _report(db, grids=Grid.street_id == street.id,
+                   users=User.grid_id.in_(select(Grid.id).where(Grid.street_id == street.id)), load=load, fmt=format)
+
+
+@router.get("/districts/{district_id}/grid-balance", response_model=BalanceOut, responses=_CSV)
+def district_balance(district: VisibleDistrict, db: DbSession, load: Load = DEFAULT_LOAD,
+                     format: Format = "json") -> Response | BalanceOut:
+    """The district's balance report (as the street's, over every grid of the district)."""
+    return _report(db, grids=Grid.district_id == district.id,
+                   users=User.grid_id.in_(select(Grid.id).where(Grid.district_id == district.id)), load=load,
+                   fmt=format)

@@ -1,0 +1,44 @@
+"""Request and response bodies of the grid routes."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from cloud.grid.models import BindingRole
+from cloud.schemas import MAX_ID, Input, Output, body_examples
+
+
+class BindingCreate(Input):
+    model_config = body_examples({"user_id": 12, "role": "grid_officer"}, {"user_id": 40, "role": "other_force"})
+
+    user_id: int = Field(ge=1, le=MAX_ID)
+    role: BindingRole = Field(examples=["grid_officer"])
+
+
+class BindingOut(Output):
+    id: int
+    grid_id: int
+    user_id: int
+    role: BindingRole
+
+
+class GridBalanceOut(Output):
+    grid_id: int
+    code: str
+    enterprises: int
+    officers: int = Field(description="users bound with the grid_officer role")
+    per_officer: float | None = Field(description="enterprises per officer; null when no officer is bound")
+    too_few_officers: bool = Field(description="fewer than 2 grid officers")
+    too_many_officers: bool = Field(description="more than 3 grid officers")
+    over_load: bool = Field(description="more enterprises per officer than the load (or enterprises, no officer)")
+
+
+class BalanceOut(Output):
+    load: int
+    enterprises: int
+    officers: int
+    per_officer: float | None
+    grids_over_load: int
+    grids_outside_officer_rule: int
+    officers_without_grid: list[str] = Field(description="grid officers scoped here that no binding names")
+    grids: list[GridBalanceOut]
