@@ -5,22 +5,26 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy import ColumnElement, select
 
 from cloud.auth.deps import allowed
 from cloud.auth.models import User
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
-from cloud.deps import DbSession, Now
+from cloud.deps import DbSession, Now, Settings
 from cloud.grid import service as svc
+from cloud.grid.importer import COLUMNS, apply_plan, plan_bindings
 from cloud.grid.rules import DEFAULT_LOAD
-from cloud.grid.schemas import BalanceOut, BindingCreate, BindingOut
+from cloud.grid.schemas import BalanceOut, BindingCreate, BindingImportOut, BindingOut
 from cloud.registry.models import Grid
-from cloud.schemas import ERROR_RESPONSES
+from cloud.registry.uploads import XLSX_TYPE
+from cloud.schemas import ERROR_RESPONSES, ErrorBody
 from cloud.scope import GRID, VisibleDistrict, VisibleStreet, in_scope
 
-router = APIRouter(prefix="/api/v1", tags=["grid"], responses=ERROR_RESPONSES)
+PREFIX = "/api/v1"
+IMPORT_PATH = f"{PREFIX}/grid-bindings/import"  # has its own body-size limit, like the enterprise import
+router = APIRouter(prefix=PREFIX, tags=["grid"], responses=ERROR_RESPONSES)
 AreaManager = Annotated[Principal, allowed(Action.AREA_MANAGE)]
 ManagedGrid = Annotated[Grid, in_scope(GRID, action=Action.AREA_MANAGE)]
 Load = Annotated[int, Query(ge=1, le=100_000, description="enterprises one officer is expected to carry")]
@@ -61,3 +65,33 @@ def district_balance(district: VisibleDistrict, db: DbSession, load: Load = DEFA
     return _report(db, grids=Grid.district_id == district.id,
                    users=User.grid_id.in_(select(Grid.id).where(Grid.district_id == district.id)), load=load,
                    fmt=format)
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The upload as bytes, whatever its type; size-capped by middleware."""
+    return await request.body()
+
+
+_TABLE_BODY = {"schema": {"type": "string", "format": "binary"}}
+_IMPORT_DOC = {"requestBody": {"required": True, "content": {
+    "text/csv": {**_TABLE_BODY, "example": ",".join(COLUMNS) + "\n440310-01-007,zhang.wei,grid_officer,\n"
+                 "440310-01-007,,,914403001922038216\n"},
+    XLSX_TYPE: _TABLE_BODY}}}
+
+
+@router.post(IMPORT_PATH.removeprefix(PREFIX), response_model=BindingImportOut, openapi_extra=_IMPORT_DOC,
+             responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}})
+def import_bindings(data: Annotated[bytes, Depends(_raw_body)], actor: AreaManager, db: DbSession, now: Now,
+                    settings: Settings, content_type: Annotated[str | None, Header()] = None,
+                    dry_run: Annotated[bool, Query(description="check every row, write nothing")] = False,
+                    ) -> BindingImportOut:
+    """Bind officers and enterprises to grids from a CSV or .xlsx table (columns in the example; a row names a
+    user with a role, or an enterprise by its code). All rows or none: with problems nothing is written and the
+    422 lists each by row and column; ``dry_run=true`` lists them (200) without writing even a clean table."""
+    plan = plan_bindings(db, actor=actor, data=data, content_type=content_type,
+                         max_rows=settings.api.max_import_rows, max_bytes=settings.api.max_import_bytes)
+    if not dry_run:
+        apply_plan(db, actor=actor, plan=plan, now=now)
+        db.commit()
+    return BindingImportOut(dry_run=dry_run, officers=len(plan.officers), enterprises=len(plan.enterprises),
+                            problems=plan.problems)

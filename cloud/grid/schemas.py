@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from cloud.grid.models import BindingRole
+from cloud.registry.schemas import ImportRowError
 from cloud.schemas import MAX_ID, Input, Output, body_examples
 
 
@@ -42,3 +43,11 @@ class BalanceOut(Output):
     grids_outside_officer_rule: int
     officers_without_grid: list[str] = Field(description="grid officers scoped here that no binding names")
     grids: list[GridBalanceOut]
+
+
+class BindingImportOut(Output):
+    dry_run: bool
+    officers: int = Field(description="officer bindings the table makes (made unless dry_run)")
+    enterprises: int = Field(description="enterprises the table binds to its grids")
+    problems: list[ImportRowError] = Field(description="every problem by row and column (dry run only: a real "
+                                                       "import with problems is refused, 422)")

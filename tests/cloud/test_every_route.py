@@ -158,6 +158,7 @@ CALLERS: dict[Route, Caller] = {
     ("POST", f"{API}/grids/{{grid_id}}/bindings"): Caller("sup1", lambda e: {"user_id": e["law1"],
                                                                             "role": "other_force"}),
     ("GET", f"{API}/streets/{{street_id}}/grid-balance"): Caller("sup1"),
+    ("POST", f"{API}/grid-bindings/import"): Caller("sup1"),
     ("GET", f"{API}/districts/{{district_id}}/grid-balance"): Caller("sup1"),
     ("GET", f"{API}/enterprises"): Caller("admin"),
     ("POST", f"{API}/enterprises"): Caller("officer1", lambda e: enterprise_body(e["G1"], 90)),
@@ -227,6 +228,7 @@ PUBLIC_BODIES: dict[Route, Body] = {
 #: Routes reading a raw (non-JSON-model) body: an invalid one, and the field the 422 must name.
 RAW_BODIES: dict[Route, tuple[bytes, str, str]] = {  # body, content type, field
     ("POST", f"{API}/enterprises/import"): (b"uscc,nonsense\n1,2\n", "text/csv", "name"),
+    ("POST", f"{API}/grid-bindings/import"): (b"grid_code,nonsense\n1,2\n", "text/csv", "username"),
     ("POST", f"{API}/gateways/{{gateway_id}}/batches"): (
         b'{"v": 1, "gateway": "gw-e1", "epoch": "one", "sent_at_ms": 0, "records": []}', "application/json", "epoch"),
 }

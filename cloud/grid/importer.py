@@ -1,0 +1,151 @@
+"""Bulk binding from a table (CSV or .xlsx): officers to grids and enterprises to grids, all rows or none.
+
+Columns ``grid_code, username, role, uscc``. A row names either a user (``username`` and ``role``: grid_officer,
+area_lead, rectification_officer, other_force) or an enterprise (``uscc``; it moves to that grid). Every row is
+checked first and every problem is listed by row and column; with ``dry_run`` nothing is written even when the
+table is clean, without it any problem refuses the whole table (422) and nothing is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cloud.audit.service import record
+from cloud.auth.models import User
+from cloud.auth.roles import Principal, Role
+from cloud.errors import InvalidInput
+from cloud.grid.models import BindingRole, OfficerBinding
+from cloud.registry.importer import ImportRejected
+from cloud.registry.models import Enterprise, Grid
+from cloud.registry.schemas import ImportRowError
+from cloud.registry.uploads import read_table
+from cloud.scope import enterprises_filter, grids_filter, users_filter
+
+COLUMNS = ("grid_code", "username", "role", "uscc")
+_CHUNK = 500  # keeps IN (...) lists within every backend's parameter limit
+
+
+@dataclass
+class Plan:
+    """What a clean table would do, and what is wrong with it."""
+
+    officers: list[tuple[Grid, User, BindingRole]] = field(default_factory=list)
+    enterprises: list[tuple[Grid, Enterprise]] = field(default_factory=list)
+    problems: list[ImportRowError] = field(default_factory=list)
+
+    def problem(self, row: int, column: str, message: str) -> None:
+        self.problems.append(ImportRowError(row=row, field=column, message=message))
+
+
+def _chunked_in(db: Session, stmt_of: type[User] | type[Enterprise], column: str, keys: set[str],
+                principal: Principal) -> dict[str, User | Enterprise]:
+    out: dict[str, User | Enterprise] = {}
+    values = sorted(keys)
+    visible = users_filter(principal) if stmt_of is User else enterprises_filter(principal)
+    model: Any = stmt_of  # one of two mapped classes; mypy sees their common base
+    attr = getattr(model, column)
+    for i in range(0, len(values), _CHUNK):
+        for row in db.execute(select(model).where(attr.in_(values[i:i + _CHUNK]), visible)).scalars():
+            out[getattr(row, column)] = row
+    return out
+
+
+def plan_bindings(db: Session, *, actor: Principal, data: bytes, content_type: str | None, max_rows: int,
+                  max_bytes: int) -> Plan:
+    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes)
+    header = set(rows[0][1]) if rows else set(COLUMNS)
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = sorted(header - set(COLUMNS))
+    if missing or unknown:
+        raise InvalidInput(f"missing columns {missing}, unknown columns {unknown}; expected {list(COLUMNS)}",
+                           field=(missing or unknown)[0])
+    grids = {g.code: g for g in db.execute(select(Grid).where(grids_filter(actor))).scalars()}
+    users = _chunked_in(db, User, "username", {r["username"] for _, r in rows if r["username"]}, actor)
+    firms = _chunked_in(db, Enterprise, "uscc", {r["uscc"].upper() for _, r in rows if r["uscc"]}, actor)
+    bound = {(g, u) for g, u in db.execute(select(OfficerBinding.grid_id, OfficerBinding.user_id))}
+    plan = Plan()
+    seen_pairs: dict[tuple[int, int], int] = {}
+    seen_firms: dict[str, int] = {}
+    for number, row in rows:
+        grid = grids.get(row["grid_code"])
+        if grid is None:
+            plan.problem(number, "grid_code", "no such grid in your scope")
+        if bool(row["username"]) == bool(row["uscc"]):
+            plan.problem(number, "username", "give either username (an officer) or uscc (an enterprise)")
+            continue
+        if row["uscc"]:
+            _plan_enterprise(plan, number, row, grid, firms, seen_firms)
+        else:
+            _plan_officer(plan, number, row, grid, users, bound, seen_pairs)
+    plan.problems.sort(key=lambda p: (p.row, COLUMNS.index(p.field) if p.field in COLUMNS else 0))
+    return plan
+
+
+def _plan_enterprise(plan: Plan, number: int, row: dict[str, str], grid: Grid | None,
+                     firms: dict[str, User | Enterprise], seen: dict[str, int]) -> None:
+    uscc = row["uscc"].upper()
+    if row["role"]:
+        plan.problem(number, "role", "an enterprise row takes no role")
+    firm = firms.get(uscc)
+    if uscc in seen:
+        plan.problem(number, "uscc", f"enterprise bound twice (also row {seen[uscc]})")
+        return
+    seen[uscc] = number
+    if not isinstance(firm, Enterprise):
+        plan.problem(number, "uscc", "no such enterprise in your scope")
+    elif grid is not None and not row["role"]:
+        plan.enterprises.append((grid, firm))
+
+
+def _plan_officer(plan: Plan, number: int, row: dict[str, str], grid: Grid | None,
+                  users: dict[str, User | Enterprise], bound: set[tuple[int, int]],
+                  seen: dict[tuple[int, int], int]) -> None:
+    user = users.get(row["username"])
+    try:
+        role: BindingRole | None = BindingRole(row["role"])
+    except ValueError:
+        plan.problem(number, "role", f"role must be one of {[r.value for r in BindingRole]}")
+        role = None
+    if not isinstance(user, User):
+        plan.problem(number, "username", "no such user in your scope")
+        return
+    if role is BindingRole.GRID_OFFICER and user.role is not Role.GRID_OFFICER:
+        plan.problem(number, "role", "a grid_officer binding needs a user with the grid_officer role")
+        return
+    if grid is None or role is None:
+        return
+    pair = (grid.id, user.id)
+    if pair in bound:
+        plan.problem(number, "username", "already bound to this grid")
+    elif pair in seen:
+        plan.problem(number, "username", f"bound to this grid twice (also row {seen[pair]})")
+    else:
+        seen[pair] = number
+        plan.officers.append((grid, user, role))
+
+
+def apply_plan(db: Session, *, actor: Principal, plan: Plan, now: datetime) -> None:
+    """Write a clean plan in the caller's transaction (refuses one with problems, writing nothing)."""
+    if plan.problems:
+        raise ImportRejected(plan.problems)
+    for grid, user, role in plan.officers:
+        binding = OfficerBinding(grid_id=grid.id, user_id=user.id, role=role, created_at=now)
+        db.add(binding)
+        db.flush()
+        record(db, actor=actor, action="grid.bind", entity="grid_officer_binding", entity_id=binding.id, now=now,
+               after={"grid_id": grid.id, "user_id": user.id, "role": role.value})
+    for grid, firm in plan.enterprises:
+        if firm.grid_id == grid.id:
+            continue
+        before = {"grid_id": firm.grid_id, "street_id": firm.street_id, "district_id": firm.district_id}
+        firm.grid_id, firm.street_id, firm.district_id = grid.id, grid.street_id, grid.district_id
+        firm.updated_at = now
+        record(db, actor=actor, action="enterprise.bind", entity="enterprise", entity_id=firm.id, now=now,
+               before=before, after={"grid_id": grid.id, "street_id": grid.street_id,
+                                     "district_id": grid.district_id})
+    db.flush()
