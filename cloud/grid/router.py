@@ -12,15 +12,16 @@ from cloud.auth.deps import allowed
 from cloud.auth.models import User
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
-from cloud.deps import DbSession, Now, Settings
+from cloud.deps import DbSession, Limit, Now, Settings
 from cloud.grid import service as svc
+from cloud.grid.history import enterprise_history
 from cloud.grid.importer import COLUMNS, apply_plan, plan_bindings
 from cloud.grid.rules import DEFAULT_LOAD
-from cloud.grid.schemas import BalanceOut, BindingCreate, BindingImportOut, BindingOut
+from cloud.grid.schemas import BalanceOut, BindingCreate, BindingImportOut, BindingOut, ChangeOut
 from cloud.registry.models import Grid
 from cloud.registry.uploads import XLSX_TYPE
 from cloud.schemas import ERROR_RESPONSES, ErrorBody
-from cloud.scope import GRID, VisibleDistrict, VisibleStreet, in_scope
+from cloud.scope import GRID, VisibleDistrict, VisibleEnterprise, VisibleStreet, in_scope
 
 PREFIX = "/api/v1"
 IMPORT_PATH = f"{PREFIX}/grid-bindings/import"  # has its own body-size limit, like the enterprise import
@@ -95,3 +96,11 @@ def import_bindings(data: Annotated[bytes, Depends(_raw_body)], actor: AreaManag
         db.commit()
     return BindingImportOut(dry_run=dry_run, officers=len(plan.officers), enterprises=len(plan.enterprises),
                             problems=plan.problems)
+
+
+@router.get("/enterprises/{enterprise_id}/history", response_model=list[ChangeOut])
+def read_enterprise_history(enterprise: VisibleEnterprise, db: DbSession, limit: Limit = 100) -> list[ChangeOut]:
+    """Who changed which field of the enterprise, when, old → new (newest first; ``limit`` counts writes, each
+    of which may change several fields). Officers' field collection goes through the registry's PATCH, which
+    validates it (USCC check digit, address, industry, …) and records it here."""
+    return [ChangeOut.model_validate(asdict(c)) for c in enterprise_history(db, enterprise=enterprise, limit=limit)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import Field
 
 from cloud.grid.models import BindingRole
@@ -51,3 +54,12 @@ class BindingImportOut(Output):
     enterprises: int = Field(description="enterprises the table binds to its grids")
     problems: list[ImportRowError] = Field(description="every problem by row and column (dry run only: a real "
                                                        "import with problems is refused, 422)")
+
+
+class ChangeOut(Output):
+    at: datetime
+    actor: str = Field(description="username of who made the change")
+    action: str = Field(examples=["enterprise.update"])
+    field: str = Field(examples=["address"])
+    old: Any = Field(description="the value before (null when the enterprise was created)")
+    new: Any
