@@ -16,12 +16,13 @@ from cloud.deps import DbSession, Limit, Now, Settings
 from cloud.grid import service as svc
 from cloud.grid.history import enterprise_history
 from cloud.grid.importer import COLUMNS, apply_plan, plan_bindings
+from cloud.grid.ledger import grid_space_gaps
 from cloud.grid.rules import DEFAULT_LOAD
-from cloud.grid.schemas import BalanceOut, BindingCreate, BindingImportOut, BindingOut, ChangeOut
+from cloud.grid.schemas import BalanceOut, BindingCreate, BindingImportOut, BindingOut, ChangeOut, SpaceGapOut
 from cloud.registry.models import Grid
 from cloud.registry.uploads import XLSX_TYPE
 from cloud.schemas import ERROR_RESPONSES, ErrorBody
-from cloud.scope import GRID, VisibleDistrict, VisibleEnterprise, VisibleStreet, in_scope
+from cloud.scope import GRID, VisibleDistrict, VisibleEnterprise, VisibleGrid, VisibleStreet, in_scope
 
 PREFIX = "/api/v1"
 IMPORT_PATH = f"{PREFIX}/grid-bindings/import"  # has its own body-size limit, like the enterprise import
@@ -104,3 +105,10 @@ def read_enterprise_history(enterprise: VisibleEnterprise, db: DbSession, limit:
     of which may change several fields). Officers' field collection goes through the registry's PATCH, which
     validates it (USCC check digit, address, industry, …) and records it here."""
     return [ChangeOut.model_validate(asdict(c)) for c in enterprise_history(db, enterprise=enterprise, limit=limit)]
+
+
+@router.get("/grids/{grid_id}/space-gaps", response_model=list[SpaceGapOut])
+def list_space_gaps(grid: VisibleGrid, db: DbSession) -> list[SpaceGapOut]:
+    """Confined spaces of the grid's enterprises without a gateway watching them (a detector on an active
+    gateway), a padlock, or rescue guidance: the officer's list of what to follow up."""
+    return [SpaceGapOut.model_validate(asdict(g)) for g in grid_space_gaps(db, grid=grid)]

@@ -63,3 +63,12 @@ class ChangeOut(Output):
     field: str = Field(examples=["address"])
     old: Any = Field(description="the value before (null when the enterprise was created)")
     new: Any
+
+
+class SpaceGapOut(Output):
+    enterprise_id: int
+    enterprise_name: str
+    space_id: int
+    space_code: str
+    space_name: str
+    missing: list[str] = Field(description="of gateway, padlock, rescue_guidance", examples=[["padlock"]])

@@ -160,6 +160,7 @@ CALLERS: dict[Route, Caller] = {
     ("GET", f"{API}/streets/{{street_id}}/grid-balance"): Caller("sup1"),
     ("POST", f"{API}/grid-bindings/import"): Caller("sup1"),
     ("GET", f"{API}/enterprises/{{enterprise_id}}/history"): Caller("mgr1"),
+    ("GET", f"{API}/grids/{{grid_id}}/space-gaps"): Caller("officer1"),
     ("GET", f"{API}/districts/{{district_id}}/grid-balance"): Caller("sup1"),
     ("GET", f"{API}/enterprises"): Caller("admin"),
     ("POST", f"{API}/enterprises"): Caller("officer1", lambda e: enterprise_body(e["G1"], 90)),
