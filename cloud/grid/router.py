@@ -8,26 +8,32 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy import ColumnElement, select
 
+from cloud.audit.service import record
 from cloud.auth.deps import allowed
 from cloud.auth.models import User
 from cloud.auth.policy import Action
 from cloud.auth.roles import Principal
 from cloud.deps import DbSession, Limit, Now, Settings
+from cloud.errors import Conflict
 from cloud.grid import service as svc
 from cloud.grid.history import enterprise_history
 from cloud.grid.importer import COLUMNS, apply_plan, plan_bindings
 from cloud.grid.ledger import grid_space_gaps
+from cloud.grid.rescue import compose
 from cloud.grid.rules import DEFAULT_LOAD
 from cloud.grid.schemas import BalanceOut, BindingCreate, BindingImportOut, BindingOut, ChangeOut, SpaceGapOut
-from cloud.registry.models import Grid
+from cloud.registry.models import ConfinedSpace, Grid
+from cloud.registry.schemas import SpaceOut
 from cloud.registry.uploads import XLSX_TYPE
 from cloud.schemas import ERROR_RESPONSES, ErrorBody
-from cloud.scope import GRID, VisibleDistrict, VisibleEnterprise, VisibleGrid, VisibleStreet, in_scope
+from cloud.scope import GRID, SPACE, VisibleDistrict, VisibleEnterprise, VisibleGrid, VisibleStreet, in_scope
 
 PREFIX = "/api/v1"
 IMPORT_PATH = f"{PREFIX}/grid-bindings/import"  # has its own body-size limit, like the enterprise import
 router = APIRouter(prefix=PREFIX, tags=["grid"], responses=ERROR_RESPONSES)
+SpaceManager = Annotated[Principal, allowed(Action.SPACE_MANAGE)]
 AreaManager = Annotated[Principal, allowed(Action.AREA_MANAGE)]
+ManagedSpace = Annotated[ConfinedSpace, in_scope(SPACE, action=Action.SPACE_MANAGE)]
 ManagedGrid = Annotated[Grid, in_scope(GRID, action=Action.AREA_MANAGE)]
 Load = Annotated[int, Query(ge=1, le=100_000, description="enterprises one officer is expected to carry")]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
@@ -112,3 +118,18 @@ def list_space_gaps(grid: VisibleGrid, db: DbSession) -> list[SpaceGapOut]:
     """Confined spaces of the grid's enterprises without a gateway watching them (a detector on an active
     gateway), a padlock, or rescue guidance: the officer's list of what to follow up."""
     return [SpaceGapOut.model_validate(asdict(g)) for g in grid_space_gaps(db, grid=grid)]
+
+
+@router.post("/confined-spaces/{space_id}/rescue-guidance", response_model=SpaceOut,
+             responses={409: {"model": ErrorBody, "description": "the space already has rescue guidance"}})
+def adopt_rescue_guidance(space: ManagedSpace, actor: SpaceManager, db: DbSession, now: Now) -> SpaceOut:
+    """Copy the rescue guidance template for the space's type and hazards (Chinese) into its ``rescue_notes``,
+    for the enterprise to edit there (PATCH). Never overwrites guidance the space already has (409)."""
+    if space.rescue_notes.strip():
+        raise Conflict("the space already has rescue guidance; edit it instead", field="rescue_notes")
+    space.rescue_notes = compose(space.space_type, space.hazards)
+    space.updated_at = now
+    record(db, actor=actor, action="space.rescue_template", entity="confined_space", entity_id=space.id, now=now,
+           before={"rescue_notes": ""}, after={"rescue_notes": space.rescue_notes})
+    db.commit()
+    return SpaceOut.model_validate(space)
