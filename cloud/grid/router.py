@@ -18,11 +18,19 @@ from cloud.errors import Conflict
 from cloud.grid import service as svc
 from cloud.grid.history import enterprise_history
 from cloud.grid.importer import COLUMNS, apply_plan, plan_bindings
-from cloud.grid.ledger import grid_space_gaps
+from cloud.grid.ledger import grid_space_gaps, ledger_csv, space_ledger
 from cloud.grid.rescue import compose
 from cloud.grid.rules import DEFAULT_LOAD
-from cloud.grid.schemas import BalanceOut, BindingCreate, BindingImportOut, BindingOut, ChangeOut, SpaceGapOut
-from cloud.registry.models import ConfinedSpace, Grid
+from cloud.grid.schemas import (
+    BalanceOut,
+    BindingCreate,
+    BindingImportOut,
+    BindingOut,
+    ChangeOut,
+    LedgerRowOut,
+    SpaceGapOut,
+)
+from cloud.registry.models import ConfinedSpace, Enterprise, Grid
 from cloud.registry.schemas import SpaceOut
 from cloud.registry.uploads import XLSX_TYPE
 from cloud.schemas import ERROR_RESPONSES, ErrorBody
@@ -133,3 +141,29 @@ def adopt_rescue_guidance(space: ManagedSpace, actor: SpaceManager, db: DbSessio
            before={"rescue_notes": ""}, after={"rescue_notes": space.rescue_notes})
     db.commit()
     return SpaceOut.model_validate(space)
+
+
+_LEDGER_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "the ledger; as CSV with format=csv"}}
+
+
+def _ledger(db: DbSession, area: ColumnElement[bool], fmt: str) -> Response | list[LedgerRowOut]:
+    rows = space_ledger(db, area=area)
+    if fmt == "csv":
+        return Response(ledger_csv(rows), media_type="text/csv; charset=utf-8")
+    return [LedgerRowOut.model_validate(asdict(r)) for r in rows]
+
+
+@router.get("/streets/{street_id}/space-ledger", response_model=list[LedgerRowOut], responses=_LEDGER_CSV)
+def street_space_ledger(street: VisibleStreet, db: DbSession,
+                        format: Format = "json") -> Response | list[LedgerRowOut]:
+    """The confined-space ledger (有限空间台账) of the street: every space of its enterprises with what guards
+    it (per enterprise: ``GET /confined-spaces?enterprise_id=``)."""
+    return _ledger(db, Enterprise.street_id == street.id, format)
+
+
+@router.get("/districts/{district_id}/space-ledger", response_model=list[LedgerRowOut], responses=_LEDGER_CSV)
+def district_space_ledger(district: VisibleDistrict, db: DbSession,
+                          format: Format = "json") -> Response | list[LedgerRowOut]:
+    """The district's confined-space ledger (as the street's)."""
+    return _ledger(db, Enterprise.district_id == district.id, format)

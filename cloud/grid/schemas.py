@@ -72,3 +72,20 @@ class SpaceGapOut(Output):
     space_code: str
     space_name: str
     missing: list[str] = Field(description="of gateway, padlock, rescue_guidance", examples=[["padlock"]])
+
+
+class LedgerRowOut(Output):
+    grid_code: str
+    enterprise_id: int
+    uscc: str
+    enterprise_name: str
+    space_id: int
+    space_code: str
+    space_name: str
+    space_type: str
+    location: str
+    hazards: list[str]
+    gas_profile: str
+    watched: bool = Field(description="a detector in the space is wired to an active gateway")
+    padlocked: bool
+    rescue_guidance: bool

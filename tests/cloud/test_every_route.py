@@ -161,6 +161,8 @@ CALLERS: dict[Route, Caller] = {
     ("POST", f"{API}/grid-bindings/import"): Caller("sup1"),
     ("GET", f"{API}/enterprises/{{enterprise_id}}/history"): Caller("mgr1"),
     ("GET", f"{API}/grids/{{grid_id}}/space-gaps"): Caller("officer1"),
+    ("GET", f"{API}/streets/{{street_id}}/space-ledger"): Caller("sup1"),
+    ("GET", f"{API}/districts/{{district_id}}/space-ledger"): Caller("sup1"),
     ("POST", f"{API}/confined-spaces/{{space_id}}/rescue-guidance"): Caller("mgr1"),
     ("GET", f"{API}/districts/{{district_id}}/grid-balance"): Caller("sup1"),
     ("GET", f"{API}/enterprises"): Caller("admin"),

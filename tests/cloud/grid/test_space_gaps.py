@@ -61,3 +61,35 @@ def test_gaps_are_for_those_who_see_the_grid(client: TestClient, as_user: Logins
     for user in ("sup2", "mgr1", "mgr2"):
         assert client.get(url, headers=as_user(user)).status_code == 404
     assert client.get(f"{API}/grids/{world['G1b']}/space-gaps", headers=as_user("officer1")).status_code == 404
+
+
+def test_the_ledger_per_street_and_district_as_json_and_csv(client: TestClient, as_user: Logins, world: World,
+                                                            database: Database, clock: Clock) -> None:
+    _gateway(database, world, clock, "gw-active", GatewayStatus.ACTIVE)
+    street = client.get(f"{API}/streets/{world['S1']}/space-ledger", headers=as_user("sup1"))
+    assert street.status_code == 200, street.text
+    rows = {r["space_id"]: r for r in street.json()}
+    assert set(rows) == {world["SP1"], world["SP1b"]}
+    assert rows[world["SP1"]]["watched"] and not rows[world["SP1b"]]["watched"]
+    assert rows[world["SP1"]]["grid_code"] == "G1" and rows[world["SP1"]]["enterprise_id"] == world["E1"]
+    assert rows[world["SP1"]]["hazards"] == ["toxic_gas", "oxygen_deficiency"]
+    assert not any(r["padlocked"] or r["rescue_guidance"] for r in rows.values())
+
+    csv_r = client.get(f"{API}/districts/{world['D1']}/space-ledger", headers=as_user("sup1"),
+                       params={"format": "csv"})
+    assert csv_r.status_code == 200 and csv_r.headers["content-type"].startswith("text/csv")
+    lines = csv_r.text.splitlines()
+    assert lines[0].split(",")[:4] == ["grid_code", "uscc", "enterprise_name", "space_code"]
+    assert len(lines) == 3 and "toxic_gas;oxygen_deficiency" in lines[1]
+    assert [line.split(",")[0] for line in lines[1:]] == ["G1", "G1b"]
+
+    d2 = client.get(f"{API}/districts/{world['D2']}/space-ledger", headers=as_user("sup2")).json()
+    assert [r["space_id"] for r in d2] == [world["SP2"]]
+
+
+def test_the_ledger_is_for_those_who_see_the_area(client: TestClient, as_user: Logins, world: World) -> None:
+    for user in ("sup2", "officer1", "mgr1"):
+        assert client.get(f"{API}/streets/{world['S1']}/space-ledger", headers=as_user(user)).status_code == 404
+        assert client.get(f"{API}/districts/{world['D1']}/space-ledger", headers=as_user(user)).status_code == 404
+    bad = client.get(f"{API}/streets/{world['S1']}/space-ledger", headers=as_user("sup1"), params={"format": "xls"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "query.format"
