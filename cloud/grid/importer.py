@@ -8,21 +8,24 @@ table is clean, without it any problem refuses the whole table (422) and nothing
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud.audit.service import record
 from cloud.auth.models import User
 from cloud.auth.roles import Principal, Role
+from cloud.db.base import snapshot
 from cloud.errors import InvalidInput
 from cloud.grid.models import BindingRole, OfficerBinding
 from cloud.registry.importer import ImportRejected
-from cloud.registry.models import Enterprise, Grid
-from cloud.registry.schemas import ImportRowError
+from cloud.registry.models import ConfinedSpace, Enterprise, Grid
+from cloud.registry.schemas import ImportRowError, SpaceCreate
 from cloud.registry.uploads import read_table
 from cloud.scope import enterprises_filter, grids_filter, users_filter
 
@@ -149,3 +152,82 @@ def apply_plan(db: Session, *, actor: Principal, plan: Plan, now: datetime) -> N
                before=before, after={"grid_id": grid.id, "street_id": grid.street_id,
                                      "district_id": grid.district_id})
     db.flush()
+
+
+# -- the confined-space ledger --------------------------------------------------------------------------------
+
+SPACE_COLUMNS = ("uscc", "code", "name", "space_type", "location", "hazards", "gas_profile", "rescue_notes")
+
+
+@dataclass
+class SpacePlan:
+    spaces: list[SpaceCreate] = field(default_factory=list)
+    problems: list[ImportRowError] = field(default_factory=list)
+
+
+def _split(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[;；]", text) if p.strip()]
+
+
+def plan_spaces(db: Session, *, actor: Principal, data: bytes, content_type: str | None, max_rows: int,
+                max_bytes: int) -> SpacePlan:
+    """Check every row of a confined-space table (``SPACE_COLUMNS``; ``hazards`` separated by ``;``) against
+    the registry's own rules: the enterprise in the caller's scope, a code not yet used in that enterprise nor
+    twice in the table, every field as ``POST /confined-spaces`` takes it."""
+    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes)
+    header = set(rows[0][1]) if rows else set(SPACE_COLUMNS)
+    missing = [c for c in SPACE_COLUMNS if c not in header]
+    unknown = sorted(header - set(SPACE_COLUMNS))
+    if missing or unknown:
+        raise InvalidInput(f"missing columns {missing}, unknown columns {unknown}; expected {list(SPACE_COLUMNS)}",
+                           field=(missing or unknown)[0])
+    firms = _chunked_in(db, Enterprise, "uscc", {r["uscc"].upper() for _, r in rows if r["uscc"]}, actor)
+    ids = [f.id for f in firms.values()]
+    taken: set[tuple[int, str]] = set()
+    for i in range(0, len(ids), _CHUNK):
+        taken.update((e, c) for e, c in db.execute(select(ConfinedSpace.enterprise_id, ConfinedSpace.code)
+                                                   .where(ConfinedSpace.enterprise_id.in_(ids[i:i + _CHUNK]))))
+    plan = SpacePlan()
+    seen: dict[tuple[int, str], int] = {}
+    for number, row in rows:
+        firm = firms.get(row["uscc"].upper())
+        if not isinstance(firm, Enterprise):
+            plan.problems.append(ImportRowError(row=number, field="uscc", message="no such enterprise in your scope"))
+        try:
+            item = SpaceCreate.model_validate({
+                "enterprise_id": firm.id if isinstance(firm, Enterprise) else 1,
+                **{k: row[k] for k in ("code", "name", "space_type", "location", "gas_profile", "rescue_notes")},
+                "hazards": _split(row["hazards"])})
+        except ValidationError as exc:
+            plan.problems.extend(ImportRowError(row=number, field=str(e["loc"][0]) if e["loc"] else None,
+                                                message=e["msg"]) for e in exc.errors())
+            continue
+        if not isinstance(firm, Enterprise):
+            continue
+        key = (firm.id, item.code)
+        if key in taken:
+            plan.problems.append(ImportRowError(row=number, field="code", message="the enterprise already has "
+                                                                                  "a space with this code"))
+        elif key in seen:
+            plan.problems.append(ImportRowError(row=number, field="code",
+                                                message=f"same enterprise and code as row {seen[key]}"))
+        else:
+            seen[key] = number
+            plan.spaces.append(item)
+    plan.problems.sort(key=lambda p: (p.row, SPACE_COLUMNS.index(p.field) if p.field in SPACE_COLUMNS else 0))
+    return plan
+
+
+def apply_spaces(db: Session, *, actor: Principal, plan: SpacePlan, now: datetime) -> list[int]:
+    """Store a clean plan in the caller's transaction (refuses one with problems, storing nothing)."""
+    if plan.problems:
+        raise ImportRejected(plan.problems)
+    ids: list[int] = []
+    for item in plan.spaces:
+        space = ConfinedSpace(**item.model_dump(mode="json"), created_at=now, updated_at=now)
+        db.add(space)
+        db.flush()
+        record(db, actor=actor, action="confined_space.import", entity="confined_space", entity_id=space.id,
+               now=now, after=snapshot(space))
+        ids.append(space.id)
+    return ids

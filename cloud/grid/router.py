@@ -17,7 +17,7 @@ from cloud.deps import DbSession, Limit, Now, Settings
 from cloud.errors import Conflict
 from cloud.grid import service as svc
 from cloud.grid.history import enterprise_history
-from cloud.grid.importer import COLUMNS, apply_plan, plan_bindings
+from cloud.grid.importer import COLUMNS, SPACE_COLUMNS, apply_plan, apply_spaces, plan_bindings, plan_spaces
 from cloud.grid.ledger import grid_space_gaps, ledger_csv, space_ledger
 from cloud.grid.rescue import compose
 from cloud.grid.rules import DEFAULT_LOAD
@@ -29,6 +29,7 @@ from cloud.grid.schemas import (
     ChangeOut,
     LedgerRowOut,
     SpaceGapOut,
+    SpaceImportOut,
 )
 from cloud.registry.models import ConfinedSpace, Enterprise, Grid
 from cloud.registry.schemas import SpaceOut
@@ -38,6 +39,7 @@ from cloud.scope import GRID, SPACE, VisibleDistrict, VisibleEnterprise, Visible
 
 PREFIX = "/api/v1"
 IMPORT_PATH = f"{PREFIX}/grid-bindings/import"  # has its own body-size limit, like the enterprise import
+SPACE_IMPORT_PATH = f"{PREFIX}/space-ledger/import"  # likewise
 router = APIRouter(prefix=PREFIX, tags=["grid"], responses=ERROR_RESPONSES)
 SpaceManager = Annotated[Principal, allowed(Action.SPACE_MANAGE)]
 AreaManager = Annotated[Principal, allowed(Action.AREA_MANAGE)]
@@ -167,3 +169,27 @@ def district_space_ledger(district: VisibleDistrict, db: DbSession,
                           format: Format = "json") -> Response | list[LedgerRowOut]:
     """The district's confined-space ledger (as the street's)."""
     return _ledger(db, Enterprise.district_id == district.id, format)
+
+
+_SPACE_IMPORT_DOC = {"requestBody": {"required": True, "content": {
+    "text/csv": {**_TABLE_BODY, "example": ",".join(SPACE_COLUMNS) + "\n914403001922038216,WS-01,1号污水井,"
+                 "underground,厂区东侧,toxic_gas;oxygen_deficiency,generic-4gas,\n"},
+    XLSX_TYPE: _TABLE_BODY}}}
+
+
+@router.post(SPACE_IMPORT_PATH.removeprefix(PREFIX), response_model=SpaceImportOut, openapi_extra=_SPACE_IMPORT_DOC,
+             responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}})
+def import_spaces(data: Annotated[bytes, Depends(_raw_body)], actor: SpaceManager, db: DbSession, now: Now,
+                  settings: Settings, content_type: Annotated[str | None, Header()] = None,
+                  dry_run: Annotated[bool, Query(description="check every row, store nothing")] = False,
+                  ) -> SpaceImportOut:
+    """Add confined spaces to the ledger from a CSV or .xlsx table (columns in the example; ``hazards``
+    separated by ``;``; ``space_type`` closed_equipment / underground / above_ground, the kind such as a
+    sewage well, tank, pit or silo in the name). All rows or none, like the binding import."""
+    plan = plan_spaces(db, actor=actor, data=data, content_type=content_type,
+                       max_rows=settings.api.max_import_rows, max_bytes=settings.api.max_import_bytes)
+    ids: list[int] = []
+    if not dry_run:
+        ids = apply_spaces(db, actor=actor, plan=plan, now=now)
+        db.commit()
+    return SpaceImportOut(dry_run=dry_run, created=len(ids), ids=ids, valid=len(plan.spaces), problems=plan.problems)

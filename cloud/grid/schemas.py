@@ -89,3 +89,11 @@ class LedgerRowOut(Output):
     watched: bool = Field(description="a detector in the space is wired to an active gateway")
     padlocked: bool
     rescue_guidance: bool
+
+
+class SpaceImportOut(Output):
+    dry_run: bool
+    created: int = Field(description="spaces stored (0 on a dry run)")
+    ids: list[int]
+    valid: int = Field(description="rows that would be (or were) stored")
+    problems: list[ImportRowError] = Field(description="every problem by row and column (dry run only)")

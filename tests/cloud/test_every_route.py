@@ -159,6 +159,7 @@ CALLERS: dict[Route, Caller] = {
                                                                             "role": "other_force"}),
     ("GET", f"{API}/streets/{{street_id}}/grid-balance"): Caller("sup1"),
     ("POST", f"{API}/grid-bindings/import"): Caller("sup1"),
+    ("POST", f"{API}/space-ledger/import"): Caller("mgr1"),
     ("GET", f"{API}/enterprises/{{enterprise_id}}/history"): Caller("mgr1"),
     ("GET", f"{API}/grids/{{grid_id}}/space-gaps"): Caller("officer1"),
     ("GET", f"{API}/streets/{{street_id}}/space-ledger"): Caller("sup1"),
@@ -234,6 +235,7 @@ PUBLIC_BODIES: dict[Route, Body] = {
 RAW_BODIES: dict[Route, tuple[bytes, str, str]] = {  # body, content type, field
     ("POST", f"{API}/enterprises/import"): (b"uscc,nonsense\n1,2\n", "text/csv", "name"),
     ("POST", f"{API}/grid-bindings/import"): (b"grid_code,nonsense\n1,2\n", "text/csv", "username"),
+    ("POST", f"{API}/space-ledger/import"): (b"uscc,nonsense\n1,2\n", "text/csv", "code"),
     ("POST", f"{API}/gateways/{{gateway_id}}/batches"): (
         b'{"v": 1, "gateway": "gw-e1", "epoch": "one", "sent_at_ms": 0, "records": []}', "application/json", "epoch"),
 }
