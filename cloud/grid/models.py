@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.db.base import Base, UtcDateTime, str_enum
@@ -32,3 +32,36 @@ class OfficerBinding(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     role: Mapped[BindingRole] = mapped_column(str_enum(BindingRole))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Community(Base):
+    """A community (社区) of a street: grids are drawn inside it."""
+
+    __tablename__ = "communities"
+    __table_args__ = (UniqueConstraint("street_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="RESTRICT"), index=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("streets.id", ondelete="RESTRICT"), index=True)
+
+
+class GridArea(Base):
+    """An optional area (片区) of a community grouping some of its grids, led by one area lead."""
+
+    __tablename__ = "grid_areas"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="RESTRICT"), index=True)
+
+
+class GridPlacement(Base):
+    """Where a grid sits below its street: its community and, optionally, its area."""
+
+    __tablename__ = "grid_placements"
+
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="RESTRICT"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="RESTRICT"), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("grid_areas.id", ondelete="RESTRICT"), index=True)
