@@ -25,6 +25,7 @@ from cloud.devices.router import router as devices_router
 from cloud.downlink.router import router as downlink_router
 from cloud.downlink.sent_router import router as sent_commands_router
 from cloud.downlink.trust_router import router as trust_router
+from cloud.grid.router import GRID_IMPORT_PATH as GRIDS_IMPORT_PATH
 from cloud.grid.router import IMPORT_PATH as GRID_IMPORT_PATH
 from cloud.grid.router import SPACE_IMPORT_PATH
 from cloud.grid.router import router as grid_router
@@ -79,7 +80,8 @@ def create_app(settings: CloudSettings, *, clock: Clock = utc_now) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes,
                        path_limits={IMPORT_PATH: settings.api.max_import_bytes,
                                     GRID_IMPORT_PATH: settings.api.max_import_bytes,
-                                    SPACE_IMPORT_PATH: settings.api.max_import_bytes},
+                                    SPACE_IMPORT_PATH: settings.api.max_import_bytes,
+                                    GRIDS_IMPORT_PATH: settings.api.max_import_bytes},
                        pattern_limits=[(BATCHES_PATH_PATTERN, settings.ingest.max_batch_bytes)])
     for router in (auth_router, audit_router, registry_router, ingest_router, alerts_router, live_router,
                    keys_router, devices_router, workers_router, permits_router, downlink_router, trust_router,

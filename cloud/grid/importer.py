@@ -22,14 +22,17 @@ from cloud.auth.models import User
 from cloud.auth.roles import Principal, Role
 from cloud.db.base import snapshot
 from cloud.errors import InvalidInput
-from cloud.grid.models import BindingRole, OfficerBinding
+from cloud.grid.models import BindingRole, Community, GridArea, GridPlacement, OfficerBinding
+from cloud.registry.areas_service import create_grid
 from cloud.registry.importer import ImportRejected
-from cloud.registry.models import ConfinedSpace, Enterprise, Grid
-from cloud.registry.schemas import ImportRowError, SpaceCreate
+from cloud.registry.models import ConfinedSpace, Enterprise, Grid, Street
+from cloud.registry.schemas import GridCreate, ImportRowError, SpaceCreate
 from cloud.registry.uploads import read_table
-from cloud.scope import enterprises_filter, grids_filter, users_filter
+from cloud.scope import enterprises_filter, grids_filter, streets_filter, users_filter
 
 COLUMNS = ("grid_code", "username", "role", "uscc")
+_NAME_MAX = 128
+_GRID_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")  # the registry's Code
 _CHUNK = 500  # keeps IN (...) lists within every backend's parameter limit
 
 
@@ -230,4 +233,93 @@ def apply_spaces(db: Session, *, actor: Principal, plan: SpacePlan, now: datetim
         record(db, actor=actor, action="confined_space.import", entity="confined_space", entity_id=space.id,
                now=now, after=snapshot(space))
         ids.append(space.id)
+    return ids
+
+
+# -- grids with their community and area ----------------------------------------------------------------------
+
+GRID_COLUMNS = ("street_code", "community", "area", "grid_code", "grid_name")
+
+
+@dataclass
+class GridPlan:
+    grids: list[tuple[Street, str, str, str, str]] = field(default_factory=list)  # street, code, name, comm, area
+    problems: list[ImportRowError] = field(default_factory=list)
+
+
+def plan_grids(db: Session, *, actor: Principal, data: bytes, content_type: str | None, max_rows: int,
+               max_bytes: int) -> GridPlan:
+    """Check a table of grids (``GRID_COLUMNS``): the street in the caller's scope, a grid code valid, unused
+    and not twice in the table, a name, a community; the area may be empty (a community without areas)."""
+    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes)
+    header = set(rows[0][1]) if rows else set(GRID_COLUMNS)
+    missing = [c for c in GRID_COLUMNS if c not in header]
+    unknown = sorted(header - set(GRID_COLUMNS))
+    if missing or unknown:
+        raise InvalidInput(f"missing columns {missing}, unknown columns {unknown}; expected {list(GRID_COLUMNS)}",
+                           field=(missing or unknown)[0])
+    streets = {s.code: s for s in db.execute(select(Street).where(streets_filter(actor))).scalars()}
+    codes = sorted({r["grid_code"] for _, r in rows})
+    taken: set[str] = set()
+    for i in range(0, len(codes), _CHUNK):
+        taken.update(db.execute(select(Grid.code).where(Grid.code.in_(codes[i:i + _CHUNK]))).scalars())
+    plan = GridPlan()
+    seen: dict[str, int] = {}
+    for number, row in rows:
+        bad = len(plan.problems)
+        street = streets.get(row["street_code"])
+        if street is None:
+            plan.problems.append(ImportRowError(row=number, field="street_code", message="no such street in your "
+                                                                                          "scope"))
+        for column in ("community", "area", "grid_name"):
+            if len(row[column]) > _NAME_MAX or (column != "area" and not row[column]):
+                plan.problems.append(ImportRowError(row=number, field=column,
+                                                    message=f"needs 1 to {_NAME_MAX} characters"))
+        code = row["grid_code"]
+        if not _GRID_CODE.fullmatch(code):
+            plan.problems.append(ImportRowError(row=number, field="grid_code", message="letters, digits, . _ -; "
+                                                                                      "at most 32"))
+        elif code in taken:
+            plan.problems.append(ImportRowError(row=number, field="grid_code", message="already registered"))
+        elif code in seen:
+            plan.problems.append(ImportRowError(row=number, field="grid_code", message=f"same code as row "
+                                                                                      f"{seen[code]}"))
+        seen.setdefault(code, number)
+        if street is not None and len(plan.problems) == bad:
+            plan.grids.append((street, code, row["grid_name"], row["community"], row["area"]))
+    plan.problems.sort(key=lambda p: (p.row, GRID_COLUMNS.index(p.field) if p.field in GRID_COLUMNS else 0))
+    return plan
+
+
+def apply_grids(db: Session, *, actor: Principal, plan: GridPlan, now: datetime) -> list[int]:
+    """Create the grids (through the registry's own service, which audits them), their communities and areas
+    where new, and place each grid. Refuses a plan with problems, storing nothing."""
+    if plan.problems:
+        raise ImportRejected(plan.problems)
+    communities: dict[tuple[int, str], Community] = {}
+    areas: dict[tuple[int, str], GridArea] = {}
+    ids: list[int] = []
+    for street, code, name, community_name, area_name in plan.grids:
+        grid = create_grid(db, actor=actor, data=GridCreate(street_id=street.id, code=code, name=name), now=now)
+        community = communities.get((street.id, community_name)) or db.execute(
+            select(Community).where(Community.street_id == street.id, Community.name == community_name)
+        ).scalar_one_or_none()
+        if community is None:
+            community = Community(name=community_name, street_id=street.id, district_id=street.district_id)
+            db.add(community)
+            db.flush()
+        communities[(street.id, community_name)] = community
+        area: GridArea | None = None
+        if area_name:
+            area = areas.get((community.id, area_name)) or db.execute(
+                select(GridArea).where(GridArea.community_id == community.id, GridArea.name == area_name)
+            ).scalar_one_or_none()
+            if area is None:
+                area = GridArea(name=area_name, community_id=community.id)
+                db.add(area)
+                db.flush()
+            areas[(community.id, area_name)] = area
+        db.add(GridPlacement(grid_id=grid.id, community_id=community.id, area_id=area.id if area else None))
+        ids.append(grid.id)
+    db.flush()
     return ids

@@ -17,7 +17,17 @@ from cloud.deps import DbSession, Limit, Now, Settings
 from cloud.errors import Conflict
 from cloud.grid import service as svc
 from cloud.grid.history import enterprise_history
-from cloud.grid.importer import COLUMNS, SPACE_COLUMNS, apply_plan, apply_spaces, plan_bindings, plan_spaces
+from cloud.grid.importer import (
+    COLUMNS,
+    GRID_COLUMNS,
+    SPACE_COLUMNS,
+    apply_grids,
+    apply_plan,
+    apply_spaces,
+    plan_bindings,
+    plan_grids,
+    plan_spaces,
+)
 from cloud.grid.ledger import grid_space_gaps, ledger_csv, space_ledger
 from cloud.grid.rescue import compose
 from cloud.grid.rules import DEFAULT_LOAD
@@ -27,6 +37,7 @@ from cloud.grid.schemas import (
     BindingImportOut,
     BindingOut,
     ChangeOut,
+    GridImportOut,
     LedgerRowOut,
     SpaceGapOut,
     SpaceImportOut,
@@ -40,6 +51,7 @@ from cloud.scope import GRID, SPACE, VisibleDistrict, VisibleEnterprise, Visible
 PREFIX = "/api/v1"
 IMPORT_PATH = f"{PREFIX}/grid-bindings/import"  # has its own body-size limit, like the enterprise import
 SPACE_IMPORT_PATH = f"{PREFIX}/space-ledger/import"  # likewise
+GRID_IMPORT_PATH = f"{PREFIX}/grids/import"  # likewise
 router = APIRouter(prefix=PREFIX, tags=["grid"], responses=ERROR_RESPONSES)
 SpaceManager = Annotated[Principal, allowed(Action.SPACE_MANAGE)]
 AreaManager = Annotated[Principal, allowed(Action.AREA_MANAGE)]
@@ -193,3 +205,26 @@ def import_spaces(data: Annotated[bytes, Depends(_raw_body)], actor: SpaceManage
         ids = apply_spaces(db, actor=actor, plan=plan, now=now)
         db.commit()
     return SpaceImportOut(dry_run=dry_run, created=len(ids), ids=ids, valid=len(plan.spaces), problems=plan.problems)
+
+
+_GRID_IMPORT_DOC = {"requestBody": {"required": True, "content": {
+    "text/csv": {**_TABLE_BODY, "example": ",".join(GRID_COLUMNS) + "\n440310-01,秀新社区,第一片区,440310-01-007,"
+                 "第七网格\n"},
+    XLSX_TYPE: _TABLE_BODY}}}
+
+
+@router.post(GRID_IMPORT_PATH.removeprefix(PREFIX), response_model=GridImportOut, openapi_extra=_GRID_IMPORT_DOC,
+             responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}})
+def import_grids(data: Annotated[bytes, Depends(_raw_body)], actor: AreaManager, db: DbSession, now: Now,
+                 settings: Settings, content_type: Annotated[str | None, Header()] = None,
+                 dry_run: Annotated[bool, Query(description="check every row, store nothing")] = False,
+                 ) -> GridImportOut:
+    """Create grids from a CSV or .xlsx table, each placed in its street's community (社区) and optionally an
+    area (片区), both created when first named. All rows or none, like the other imports."""
+    plan = plan_grids(db, actor=actor, data=data, content_type=content_type,
+                      max_rows=settings.api.max_import_rows, max_bytes=settings.api.max_import_bytes)
+    ids: list[int] = []
+    if not dry_run:
+        ids = apply_grids(db, actor=actor, plan=plan, now=now)
+        db.commit()
+    return GridImportOut(dry_run=dry_run, created=len(ids), ids=ids, valid=len(plan.grids), problems=plan.problems)

@@ -97,3 +97,11 @@ class SpaceImportOut(Output):
     ids: list[int]
     valid: int = Field(description="rows that would be (or were) stored")
     problems: list[ImportRowError] = Field(description="every problem by row and column (dry run only)")
+
+
+class GridImportOut(Output):
+    dry_run: bool
+    created: int = Field(description="grids created (0 on a dry run)")
+    ids: list[int]
+    valid: int = Field(description="rows that would be (or were) created")
+    problems: list[ImportRowError] = Field(description="every problem by row and column (dry run only)")

@@ -160,6 +160,7 @@ CALLERS: dict[Route, Caller] = {
     ("GET", f"{API}/streets/{{street_id}}/grid-balance"): Caller("sup1"),
     ("POST", f"{API}/grid-bindings/import"): Caller("sup1"),
     ("POST", f"{API}/space-ledger/import"): Caller("mgr1"),
+    ("POST", f"{API}/grids/import"): Caller("sup1"),
     ("GET", f"{API}/enterprises/{{enterprise_id}}/history"): Caller("mgr1"),
     ("GET", f"{API}/grids/{{grid_id}}/space-gaps"): Caller("officer1"),
     ("GET", f"{API}/streets/{{street_id}}/space-ledger"): Caller("sup1"),
@@ -236,6 +237,7 @@ RAW_BODIES: dict[Route, tuple[bytes, str, str]] = {  # body, content type, field
     ("POST", f"{API}/enterprises/import"): (b"uscc,nonsense\n1,2\n", "text/csv", "name"),
     ("POST", f"{API}/grid-bindings/import"): (b"grid_code,nonsense\n1,2\n", "text/csv", "username"),
     ("POST", f"{API}/space-ledger/import"): (b"uscc,nonsense\n1,2\n", "text/csv", "code"),
+    ("POST", f"{API}/grids/import"): (b"street_code,nonsense\n1,2\n", "text/csv", "community"),
     ("POST", f"{API}/gateways/{{gateway_id}}/batches"): (
         b'{"v": 1, "gateway": "gw-e1", "epoch": "one", "sent_at_ms": 0, "records": []}', "application/json", "epoch"),
 }
