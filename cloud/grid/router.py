@@ -74,9 +74,13 @@ def bind_officer(grid: ManagedGrid, body: BindingCreate, actor: AreaManager, db:
 def _report(db: DbSession, *, grids: ColumnElement[bool], users: ColumnElement[bool], load: int,
             fmt: str) -> Response | BalanceOut:
     report, unbound = svc.grid_balance(db, area=grids, user_area=users, load=load)
+    places = svc.placements(db, grid_ids=[v.grid_id for v in report.grids])
     if fmt == "csv":
-        return Response(svc.balance_csv(report), media_type="text/csv; charset=utf-8")
-    return BalanceOut.model_validate({**asdict(report), "load": load, "officers_without_grid": unbound})
+        return Response(svc.balance_csv(report, places), media_type="text/csv; charset=utf-8")
+    body = asdict(report)
+    for row in body["grids"]:
+        row["community"], row["area"] = places.get(row["grid_id"], (None, None))
+    return BalanceOut.model_validate({**body, "load": load, "officers_without_grid": unbound})
 
 
 @router.get("/streets/{street_id}/grid-balance", response_model=BalanceOut, responses=_CSV)

@@ -29,6 +29,8 @@ class BindingOut(Output):
 class GridBalanceOut(Output):
     grid_id: int
     code: str
+    community: str | None = Field(description="社区, when the grid was placed in one (grid import)")
+    area: str | None = Field(description="片区, when the grid is in one")
     enterprises: int
     officers: int = Field(description="users bound with the grid_officer role")
     per_officer: float | None = Field(description="enterprises per officer; null when no officer is bound")

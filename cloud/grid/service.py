@@ -13,7 +13,7 @@ from cloud.audit.service import record
 from cloud.auth.models import User
 from cloud.auth.roles import Principal, Role
 from cloud.errors import Conflict, InvalidInput
-from cloud.grid.models import BindingRole, OfficerBinding
+from cloud.grid.models import BindingRole, Community, GridArea, GridPlacement, OfficerBinding
 from cloud.grid.rules import Balance, GridCount, balance
 from cloud.registry.models import Enterprise, Grid
 from cloud.scope import users_filter
@@ -61,15 +61,29 @@ def grid_balance(db: Session, *, area: ColumnElement[bool], user_area: ColumnEle
     return report, unbound
 
 
-CSV_COLUMNS = ("grid_code", "enterprises", "officers", "per_officer", "too_few_officers", "too_many_officers",
-               "over_load")
+def placements(db: Session, *, grid_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(community, area) of each placed grid among ``grid_ids`` (grids placed by the grid import)."""
+    out: dict[int, tuple[str, str | None]] = {}
+    for i in range(0, len(grid_ids), 500):
+        rows = db.execute(select(GridPlacement.grid_id, Community.name, GridArea.name)
+                          .join(Community, Community.id == GridPlacement.community_id)
+                          .outerjoin(GridArea, GridArea.id == GridPlacement.area_id)
+                          .where(GridPlacement.grid_id.in_(grid_ids[i:i + 500])))
+        out.update({g: (c, a) for g, c, a in rows})
+    return out
 
 
-def balance_csv(report: Balance) -> str:
+CSV_COLUMNS = ("grid_code", "community", "area", "enterprises", "officers", "per_officer", "too_few_officers",
+               "too_many_officers", "over_load")
+
+
+def balance_csv(report: Balance, places: dict[int, tuple[str, str | None]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for v in report.grids:
-        writer.writerow([v.code, v.enterprises, v.officers, "" if v.per_officer is None else v.per_officer,
-                         v.too_few_officers, v.too_many_officers, v.over_load])
+        community, area = places.get(v.grid_id, ("", None))
+        per = "" if v.per_officer is None else v.per_officer
+        writer.writerow([v.code, community, area or "", v.enterprises, v.officers, per, v.too_few_officers,
+                         v.too_many_officers, v.over_load])
     return out.getvalue()

@@ -93,3 +93,18 @@ def test_only_area_managers_import_grids(client: TestClient, as_user: Logins, wo
     other = client.post(URL, headers={**as_user("sup2"), "content-type": "text/csv"}, content=table.encode())
     assert other.status_code == 422 and other.json()["rows"][0]["field"] == "street_code"
     assert _state(database) == before
+
+
+def test_the_balance_report_names_each_grids_community_and_area(client: TestClient, as_user: Logins,
+                                                                world: World) -> None:
+    table = HEADER + "S1,秀新社区,第一片区,G-401,甲\nS1,秀新社区,,G-402,乙\n"
+    assert client.post(URL, headers={**as_user("sup1"), "content-type": "text/csv"},
+                       content=table.encode()).status_code == 200
+    body = client.get(f"/api/v1/streets/{world['S1']}/grid-balance", headers=as_user("sup1")).json()
+    places = {g["code"]: (g["community"], g["area"]) for g in body["grids"]}
+    assert places == {"G1": (None, None), "G1b": (None, None), "G-401": ("秀新社区", "第一片区"),
+                      "G-402": ("秀新社区", None)}
+    csv_text = client.get(f"/api/v1/streets/{world['S1']}/grid-balance", headers=as_user("sup1"),
+                          params={"format": "csv"}).text
+    assert "G-401,秀新社区,第一片区,0,0,,True,False,False" in csv_text.splitlines()
+    assert "G-402,秀新社区,,0,0,,True,False,False" in csv_text.splitlines()
