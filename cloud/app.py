@@ -25,6 +25,10 @@ from cloud.devices.router import router as devices_router
 from cloud.downlink.router import router as downlink_router
 from cloud.downlink.sent_router import router as sent_commands_router
 from cloud.downlink.trust_router import router as trust_router
+from cloud.grid.router import GRID_IMPORT_PATH as GRIDS_IMPORT_PATH
+from cloud.grid.router import IMPORT_PATH as GRID_IMPORT_PATH
+from cloud.grid.router import SPACE_IMPORT_PATH
+from cloud.grid.router import router as grid_router
 from cloud.hazards.router import PHOTOS_PATH
 from cloud.hazards.router import router as hazards_router
 from cloud.http.bodylimit import BodyLimitMiddleware
@@ -77,12 +81,15 @@ def create_app(settings: CloudSettings, *, clock: Clock = utc_now) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes,
                        path_limits={IMPORT_PATH: settings.api.max_import_bytes,
+                                    GRID_IMPORT_PATH: settings.api.max_import_bytes,
+                                    SPACE_IMPORT_PATH: settings.api.max_import_bytes,
+                                    GRIDS_IMPORT_PATH: settings.api.max_import_bytes,
                                     # a photo a little over its limit reaches the service, which names the field
                                     PHOTOS_PATH: 2 * settings.hazards.photo_max_bytes},
                        pattern_limits=[(BATCHES_PATH_PATTERN, settings.ingest.max_batch_bytes)])
     for router in (auth_router, audit_router, registry_router, ingest_router, alerts_router, live_router,
                    keys_router, devices_router, workers_router, permits_router, downlink_router, trust_router,
-                   sent_commands_router, hazards_router):
+                   sent_commands_router, hazards_router, grid_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

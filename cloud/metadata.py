@@ -18,6 +18,7 @@ def load_metadata() -> MetaData:
     import cloud.db.lease
     import cloud.devices.models
     import cloud.downlink.models
+    import cloud.grid.models
     import cloud.hazards.models
     import cloud.ingest.models
     import cloud.permits.models

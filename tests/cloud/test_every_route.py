@@ -155,6 +155,18 @@ CALLERS: dict[Route, Caller] = {
     ("PATCH", f"{API}/grids/{{grid_id}}"): Caller("sup1", _name),
     ("DELETE", f"{API}/grids/{{grid_id}}"): Caller("sup1"),
     ("GET", f"{API}/grids/{{grid_id}}/officers"): Caller("officer1"),
+    ("POST", f"{API}/grids/{{grid_id}}/bindings"): Caller("sup1", lambda e: {"user_id": e["law1"],
+                                                                            "role": "other_force"}),
+    ("GET", f"{API}/streets/{{street_id}}/grid-balance"): Caller("sup1"),
+    ("POST", f"{API}/grid-bindings/import"): Caller("sup1"),
+    ("POST", f"{API}/space-ledger/import"): Caller("mgr1"),
+    ("POST", f"{API}/grids/import"): Caller("sup1"),
+    ("GET", f"{API}/enterprises/{{enterprise_id}}/history"): Caller("mgr1"),
+    ("GET", f"{API}/grids/{{grid_id}}/space-gaps"): Caller("officer1"),
+    ("GET", f"{API}/streets/{{street_id}}/space-ledger"): Caller("sup1"),
+    ("GET", f"{API}/districts/{{district_id}}/space-ledger"): Caller("sup1"),
+    ("POST", f"{API}/confined-spaces/{{space_id}}/rescue-guidance"): Caller("mgr1"),
+    ("GET", f"{API}/districts/{{district_id}}/grid-balance"): Caller("sup1"),
     ("GET", f"{API}/enterprises"): Caller("admin"),
     ("POST", f"{API}/enterprises"): Caller("officer1", lambda e: enterprise_body(e["G1"], 90)),
     ("POST", f"{API}/enterprises/import"): Caller("officer1"),
@@ -232,6 +244,9 @@ PUBLIC_BODIES: dict[Route, Body] = {
 #: Routes reading a raw (non-JSON-model) body: an invalid one, and the field the 422 must name.
 RAW_BODIES: dict[Route, tuple[bytes, str, str]] = {  # body, content type, field
     ("POST", f"{API}/enterprises/import"): (b"uscc,nonsense\n1,2\n", "text/csv", "name"),
+    ("POST", f"{API}/grid-bindings/import"): (b"grid_code,nonsense\n1,2\n", "text/csv", "username"),
+    ("POST", f"{API}/space-ledger/import"): (b"uscc,nonsense\n1,2\n", "text/csv", "code"),
+    ("POST", f"{API}/grids/import"): (b"street_code,nonsense\n1,2\n", "text/csv", "community"),
     ("POST", f"{API}/gateways/{{gateway_id}}/batches"): (
         b'{"v": 1, "gateway": "gw-e1", "epoch": "one", "sent_at_ms": 0, "records": []}', "application/json", "epoch"),
     ("POST", f"{API}/hazard-photos"): (b"GIF89a, not a JPEG or PNG", "image/gif", "photo"),
