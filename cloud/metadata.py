@@ -21,6 +21,7 @@ def load_metadata() -> MetaData:
     import cloud.ingest.models
     import cloud.permits.models
     import cloud.registry.models
+    import cloud.schedule.models
     import cloud.sessions.models
     import cloud.telemetry.models
     import cloud.workers.models  # noqa: F401

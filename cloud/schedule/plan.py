@@ -126,17 +126,18 @@ def replan(enterprise_id: int, grid_id: int, new_frequency: Frequency, *, existi
     """Re-plan one enterprise after its frequency changed.
 
     ``existing`` is its tasks with a done flag. Done tasks and tasks whose window has started (start <= today) are
-    never touched; open future tasks are cancelled and the new frequency's windows from tomorrow on are added.
+    never touched; open future tasks are cancelled and each window of the new frequency that starts after today
+    gets a task unless a kept task already falls inside it.
     "general" gets no future tasks here: it is drawn at the next sampling run.
     """
     future = tuple(t for t, done in existing if not done and t.start > today)
     if new_frequency is Frequency.GENERAL or horizon_end <= today:
         return Replan(future, ())
-    kept_starts = {t.start for t, _ in existing if t not in future}
+    kept_starts = [t.start for t, _ in existing if t not in future]
     ordered = sorted(officers)
     add: list[Task] = []
     for i, w in enumerate(windows(new_frequency, date.fromordinal(today.toordinal() + 1), horizon_end)):
-        if w.start <= today or w.start in kept_starts:
-            continue  # the current window is already covered or running
+        if w.start <= today or any(w.start <= s <= w.due for s in kept_starts):
+            continue  # the current window is running, or a kept (done) task already falls in this one
         add.append(Task(enterprise_id, grid_id, w.start, w.due, ordered[i % len(ordered)] if ordered else None))
     return Replan(future, tuple(add))
