@@ -14,6 +14,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import Connection, MetaData, insert, text
+
 from cloud.registry.uscc import make_uscc
 from cloud.schedule.plan import Frequency
 
@@ -194,3 +196,43 @@ def _spaces(rng: random.Random, city: City, size: CitySize) -> None:
             kind = rng.choice(SPACE_TYPES)
             city.spaces.append((sid, enterprise_id, f"YX-{k + 1:03d}", f"{k + 1}号{kind}", kind,
                                 f"厂区{rng.choice('东南西北')}侧"))
+
+
+# Officers are users who cannot log in until someone sets a password ("!" is no argon2 hash: verify says no);
+# a generated city carries no default password.
+NO_PASSWORD = "!"
+
+
+def table_rows(city: City, now: datetime) -> list[tuple[str, list[dict[str, object]]]]:
+    """The city as (table, rows) in insertion order, shaped like the migrated schema."""
+    stamp = {"created_at": now, "updated_at": now}
+    return [
+        ("districts", [{"id": i, "code": c, "name": n} for i, c, n in city.districts]),
+        ("streets", [{"id": i, "code": c, "name": n, "district_id": d} for i, c, n, d in city.streets]),
+        ("grids", [{"id": i, "code": c, "name": n, "district_id": d, "street_id": s}
+                   for i, c, n, d, s in city.grids]),
+        ("enterprises", city.enterprise_rows(now)),
+        ("users", [{"id": i, "username": u, "display_name": n, "password_hash": NO_PASSWORD, "role": "grid_officer",
+                    "scope_kind": "grid", "grid_id": g, "district_id": None, "street_id": None,
+                    "enterprise_id": None, "active": True} | stamp for i, u, n, g in city.officers]),
+        ("confined_spaces", [
+            {"id": i, "enterprise_id": e, "code": c, "name": n, "space_type": t, "location": loc, "hazards": [],
+             "padlock_ids": [], "detector_ids": [], "gas_profile": "generic-4gas", "siren_id": None,
+             "isolation_points": [], "rescue_equipment": [], "emergency_contacts": [], "rescue_notes": ""} | stamp
+            for i, e, c, n, t, loc in city.spaces]),
+    ]
+
+
+def load(connection: Connection, city: City, *, now: datetime, metadata: MetaData) -> int:
+    """Insert the city into an EMPTY migrated database (one executemany per table); returns the rows written.
+
+    Ids are the generator's; on PostgreSQL the id sequences are moved past them so later inserts do not collide.
+    """
+    total = 0
+    for name, rows in table_rows(city, now):
+        if rows:
+            connection.execute(insert(metadata.tables[name]), rows)
+            total += len(rows)
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), {len(rows)})"))
+    return total
