@@ -27,6 +27,7 @@ class Action(StrEnum):
     PERMIT_APPROVE = "permit.approve"
     PERMIT_CONFIRM = "permit.confirm"  # the pre-entry safety confirmation at the hatch
     PERMIT_REVOKE = "permit.revoke"
+    SCHEDULE_MANAGE = "schedule.manage"  # plan patrol tasks, set an enterprise's supervision frequency
 
 
 _REGULATORS = frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR, Role.GRID_OFFICER})
@@ -48,6 +49,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.PERMIT_APPROVE: frozenset({Role.APPROVER}),
     Action.PERMIT_CONFIRM: frozenset({Role.ATTENDANT, Role.ENTERPRISE_MANAGER}),
     Action.PERMIT_REVOKE: _REGULATORS | {Role.ENTERPRISE_MANAGER, Role.APPROVER},
+    Action.SCHEDULE_MANAGE: frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR}),
 }
 
 

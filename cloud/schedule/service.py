@@ -23,6 +23,7 @@ from cloud.schedule.plan import Frequency, PlanError, Task, plan, replan
 from cloud.scope import enterprises_filter, visible
 
 OPEN, DONE, CANCELLED = "open", "done", "cancelled"
+MAX_PERIOD_DAYS = 366  # a run is a month, a quarter or a year; longer ones are planned year by year
 
 
 def officers_by_grid(db: Session) -> dict[int, list[int]]:
@@ -43,6 +44,8 @@ def frequency_of(db: Session, *, enterprise_id: int, default: Frequency) -> Freq
 def plan_period(db: Session, *, actor: Principal, start: date, end: date, seed: int, sample_rate: float,
                 default: Frequency, now: datetime) -> PlanRunRow:
     """Plan ``[start, end]`` for every enterprise in the actor's scope; the run keeps its seed and drawn set."""
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise InvalidInput(f"a run plans at most {MAX_PERIOD_DAYS} days", field="end")
     overrides = {eid: f for eid, f in db.execute(select(FrequencyOverride.enterprise_id, FrequencyOverride.frequency))}
     places: dict[int, tuple[int, int]] = {}
     rows: list[tuple[int, int, Frequency]] = []

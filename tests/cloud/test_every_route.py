@@ -210,6 +210,9 @@ CALLERS: dict[Route, Caller] = {
     ("POST", f"{API}/permits/{{permit_id}}/pre-entry"): Caller("att1", _pre_entry_body),
     ("POST", f"{API}/permits/{{permit_id}}/revoke"): Caller("mgr1", _reason),
     ("GET", f"{API}/workers/me/permits/{{permit_id}}/token"): Caller("worker1"),
+    ("POST", f"{API}/schedule/runs"): Caller("sup1", lambda e: {"start": "2026-06-01", "end": "2026-06-30"}),
+    ("PUT", f"{API}/enterprises/{{enterprise_id}}/frequency"): Caller("sup1", lambda e: {"frequency": "monthly"}),
+    ("GET", f"{API}/patrol-tasks"): Caller("admin"),
 }
 
 #: Valid bodies of the public routes that take one (for the 422 tests; never sent as they are).
@@ -272,6 +275,7 @@ LISTS: dict[Route, Listing] = {
     ("GET", f"{API}/alerts"): Listing(_items(), ("alert-e1",)),
     ("GET", f"{API}/alerts/feed"): Listing(_items("alert_id"), ("alert-e1",)),
     ("GET", f"{API}/live/sessions"): Listing(_items("gateway_id"), ("gw-e1",)),
+    ("GET", f"{API}/patrol-tasks"): Listing(_items(), ("task-e1", "task-e1b")),
 }
 
 #: Authenticated GETs without path parameters that are not lists of objects in a scope, each with what it shows.
@@ -466,6 +470,10 @@ def _build_world(env: Env, world: World) -> None:
     alerts = env.ok("GET", f"{API}/alerts")["items"]
     assert len(alerts) == 1
     env.ids["alert-e1"] = alerts[0]["id"]
+    env.ok("POST", f"{API}/schedule/runs", json={"start": "2026-05-01", "end": "2026-05-31", "seed": 1})
+    for task in env.ok("GET", f"{API}/patrol-tasks")["items"]:
+        env.ids[{world["E1"]: "task-e1", world["E1b"]: "task-e1b", world["E2"]: "task-e2"}[task["enterprise_id"]]] = \
+            task["id"]
     for name in ("E1", "SP1", "permit-e1"):  # audit entries name their entity by a string
         env.ids[f"str-{name}"] = str(env[name])
     for user in {*OUTSIDERS, *(c.user for c in CALLERS.values())}:  # logins write: all of them before any test
