@@ -19,6 +19,7 @@ def load_metadata() -> MetaData:
     import cloud.devices.models
     import cloud.downlink.models
     import cloud.ingest.models
+    import cloud.patrols.models
     import cloud.permits.models
     import cloud.registry.models
     import cloud.schedule.models

@@ -27,6 +27,7 @@ class Action(StrEnum):
     PERMIT_APPROVE = "permit.approve"
     PERMIT_CONFIRM = "permit.confirm"  # the pre-entry safety confirmation at the hatch
     PERMIT_REVOKE = "permit.revoke"
+    PATROL_RECORD = "patrol.record"  # sync patrol records from the field
     SCHEDULE_MANAGE = "schedule.manage"  # plan patrol tasks, set an enterprise's supervision frequency
 
 
@@ -49,6 +50,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.PERMIT_APPROVE: frozenset({Role.APPROVER}),
     Action.PERMIT_CONFIRM: frozenset({Role.ATTENDANT, Role.ENTERPRISE_MANAGER}),
     Action.PERMIT_REVOKE: _REGULATORS | {Role.ENTERPRISE_MANAGER, Role.APPROVER},
+    Action.PATROL_RECORD: _REGULATORS,
     Action.SCHEDULE_MANAGE: frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR}),
 }
 
