@@ -57,14 +57,21 @@ def plan_period(db: Session, *, actor: Principal, start: date, end: date, seed: 
         run = plan(rows, officers_by_grid(db), start=start, end=end, sample_rate=sample_rate, seed=seed)
     except PlanError as exc:
         raise InvalidInput(str(exc), field=exc.field) from exc
+    # Planning a period again (or an overlapping one) adds only what is missing: a window an enterprise already
+    # has a task for (open or done) is skipped, so a repeated run never doubles anyone's work.
+    earliest = min((t.start for t in run.tasks), default=start)
+    planned = {(e, s) for e, s in db.execute(select(PatrolTask.enterprise_id, PatrolTask.start).where(
+        PatrolTask.status != CANCELLED, PatrolTask.start >= earliest, PatrolTask.start <= end))}
+    new = [t for t in run.tasks if (t.enterprise_id, t.start) not in planned]
     row = PlanRunRow(period_start=start, period_end=end, seed=seed, sample_rate=sample_rate,
-                     sampled=list(run.sampled), tasks=len(run.tasks), created_by=actor.user_id, created_at=now)
+                     sampled=list(run.sampled), tasks=len(new), created_by=actor.user_id, created_at=now)
     db.add(row)
     db.flush()
-    _insert(db, run.tasks, places, run_id=row.id, now=now)
+    _insert(db, new, places, run_id=row.id, now=now)
     record(db, actor=actor, action="schedule.plan", entity="schedule_run", entity_id=row.id, now=now,
            after={"period_start": start.isoformat(), "period_end": end.isoformat(), "seed": seed,
-                  "sample_rate": sample_rate, "tasks": len(run.tasks), "sampled": len(run.sampled)})
+                  "sample_rate": sample_rate, "tasks": len(new), "already_planned": len(run.tasks) - len(new),
+                  "sampled": len(run.sampled)})
     return row
 
 

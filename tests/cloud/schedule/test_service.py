@@ -86,3 +86,19 @@ def test_a_frequency_change_replans_only_open_future_tasks(database: Database, w
     assert sorted((t.start.month, t.status) for t in mine if t.status != "cancelled") == [
         (1, "done"), (2, "done"), (3, "open"), (6, "done"), (7, "open"), (10, "open")]
     assert sum(1 for t in _tasks(database) if t.enterprise_id == world["E2"]) == 12  # others untouched
+
+
+def test_planning_a_period_again_adds_nothing_twice(database: Database, world: World, clock: Clock) -> None:
+    assert world.admin is not None
+    for seed in (1, 2):
+        with database.session(write=True) as db:
+            run = service.plan_period(db, actor=world.admin, start=date(2026, 4, 1), end=date(2026, 6, 30),
+                                      seed=seed, sample_rate=0.0, default=Frequency.MONTHLY, now=clock())
+            db.commit()
+            assert run.tasks == (9 if seed == 1 else 0)
+    assert len(_tasks(database)) == 9
+    with database.session(write=True) as db:  # an overlapping period adds only its new windows
+        run = service.plan_period(db, actor=world.admin, start=date(2026, 6, 1), end=date(2026, 7, 31), seed=3,
+                                  sample_rate=0.0, default=Frequency.MONTHLY, now=clock())
+        db.commit()
+        assert run.tasks == 3
