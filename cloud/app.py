@@ -38,9 +38,11 @@ from cloud.ingest.router import router as ingest_router
 from cloud.keys.router import router as keys_router
 from cloud.keys.service import KeyStore, install, keys_dir
 from cloud.live.router import router as live_router
+from cloud.patrols.router import router as patrols_router
 from cloud.permits.router import router as permits_router
 from cloud.registry.enterprises_router import IMPORT_PATH
 from cloud.registry.router import router as registry_router
+from cloud.schedule.router import router as schedule_router
 from cloud.settings import CONFIG_PATH_ENV, CloudSettings, load_settings
 from cloud.telemetry.factory import close_sink, open_sink
 from cloud.workers.router import router as workers_router
@@ -89,7 +91,7 @@ def create_app(settings: CloudSettings, *, clock: Clock = utc_now) -> FastAPI:
                        pattern_limits=[(BATCHES_PATH_PATTERN, settings.ingest.max_batch_bytes)])
     for router in (auth_router, audit_router, registry_router, ingest_router, alerts_router, live_router,
                    keys_router, devices_router, workers_router, permits_router, downlink_router, trust_router,
-                   sent_commands_router, hazards_router, grid_router):
+                   sent_commands_router, hazards_router, grid_router, schedule_router, patrols_router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

@@ -21,8 +21,10 @@ def load_metadata() -> MetaData:
     import cloud.grid.models
     import cloud.hazards.models
     import cloud.ingest.models
+    import cloud.patrols.models
     import cloud.permits.models
     import cloud.registry.models
+    import cloud.schedule.models
     import cloud.sessions.models
     import cloud.telemetry.models
     import cloud.workers.models  # noqa: F401

@@ -10,7 +10,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -87,6 +87,14 @@ class AuthSettings(StrictModel):
     argon2_parallelism: int = Field(4, ge=1, le=64)
 
 
+class ScheduleSettings(StrictModel):
+    """Supervision schedule (监管计划): the frequency an enterprise gets when none is set for it."""
+
+    default_frequency: Literal["monthly", "quarterly", "half_yearly", "yearly", "general"] = Field(
+        "quarterly", description="until the portraits issue sets it from the risk grade")
+    sample_rate: float = Field(0.05, ge=0, le=1, description='share of "general" enterprises drawn per run')
+
+
 class CloudSettings(StrictModel):
     data_dir: Path = Field(Path("data"), description="where the SQLite database lives when no URL is set")
     database: DatabaseSettings = DatabaseSettings()
@@ -97,6 +105,7 @@ class CloudSettings(StrictModel):
     alerts: AlertSettings = AlertSettings()
     downlink: DownlinkSettings = DownlinkSettings()
     hazards: HazardSettings = HazardSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     def database_url(self) -> str:
         if self.database.url:

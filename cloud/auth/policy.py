@@ -31,6 +31,8 @@ class Action(StrEnum):
     HAZARD_HANDLE = "hazard.handle"  # lifecycle steps; which step by whom is cloud.hazards.lifecycle's
     HAZARD_SETTINGS = "hazard.settings"  # a grid's patrol/handling mode
     HAZARD_PHOTO = "hazard.photo"  # upload photos (of a finding, or of rectification evidence)
+    PATROL_RECORD = "patrol.record"  # sync patrol records from the field
+    SCHEDULE_MANAGE = "schedule.manage"  # plan patrol tasks, set an enterprise's supervision frequency
 
 
 _REGULATORS = frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR, Role.GRID_OFFICER})
@@ -56,6 +58,8 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.HAZARD_HANDLE: _REGULATORS | {Role.ENTERPRISE_MANAGER},
     Action.HAZARD_SETTINGS: frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR}),
     Action.HAZARD_PHOTO: _REGULATORS | {Role.LAW_ENFORCEMENT_OFFICER, Role.ENTERPRISE_MANAGER},
+    Action.PATROL_RECORD: _REGULATORS,
+    Action.SCHEDULE_MANAGE: frozenset({Role.CITY_ADMIN, Role.DISTRICT_SUPERVISOR}),
 }
 
 

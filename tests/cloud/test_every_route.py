@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import secrets
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -108,6 +109,12 @@ def _pre_entry_body(e: Env) -> dict[str, Any]:
     return {"gas_readings": [{"gas": "O2", "value": 20.9, "unit": "%VOL"}], "tested_at": e.clock.now.isoformat(),
             "isolation_confirmed": True, "ventilation_confirmed": True, "ppe_checked": True,
             "rescue_equipment_ready": True, "entrants_briefed": True}
+
+
+def _patrol_body(e: Env, **over: Any) -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "enterprise_id": e["E1"], "visited_at": e.clock.now.isoformat(),
+            "place": "厂区东侧", "checklist": [{"code": "exits", "result": "ok"}], "photos": [], "findings": [],
+            **over}
 
 
 def _public_key(_e: Env) -> str:
@@ -231,6 +238,13 @@ CALLERS: dict[Route, Caller] = {
     ("GET", f"{API}/grids/{{grid_id}}/hazard-mode"): Caller("officer1"),
     ("PUT", f"{API}/grids/{{grid_id}}/hazard-mode"): Caller("sup1", lambda e: {"mode": "separated"}),
     ("POST", f"{API}/hazard-photos"): Caller("mgr1"),
+    ("POST", f"{API}/schedule/runs"): Caller("sup1", lambda e: {"start": "2026-06-01", "end": "2026-06-30"}),
+    ("PUT", f"{API}/enterprises/{{enterprise_id}}/frequency"): Caller("sup1", lambda e: {"frequency": "monthly"}),
+    ("GET", f"{API}/patrol-tasks"): Caller("admin"),
+    ("POST", f"{API}/patrol-records"): Caller("officer1", lambda e: _patrol_body(e)),
+    ("GET", f"{API}/patrol-records"): Caller("admin"),
+    ("GET", f"{API}/patrol-records/{{record_id}}"): Caller("mgr1"),
+    ("GET", f"{API}/patrol-conflicts"): Caller("admin"),
 }
 
 #: Valid bodies of the public routes that take one (for the 422 tests; never sent as they are).
@@ -256,9 +270,10 @@ RAW_BODIES: dict[Route, tuple[bytes, str, str]] = {  # body, content type, field
 PATH_TARGET = {"user_id": "worker1", "district_id": "D1", "street_id": "S1", "grid_id": "G1", "enterprise_id": "E1",
                "space_id": "SP1", "gateway_id": "gw-e1", "serial": "serial-gw-e1", "alert_id": "alert-e1",
                "padlock_id": "padlock-e1", "detector_id": "detector-e1", "worker_id": "W1", "permit_id": "permit-e1",
-               "hazard_id": "hazard-e1"}
-PATH_MISSING: dict[str, str | int] = {"gateway_id": "gw-missing", "serial": "0badc0de"}  # other ids are ints
-PATH_MALFORMED = {"gateway_id": "bad.id", "serial": "not-hex"}  # ints get "abc"
+               "hazard_id": "hazard-e1", "record_id": "record-e1"}
+PATH_MISSING: dict[str, str | int] = {"gateway_id": "gw-missing", "serial": "0badc0de",
+                                     "record_id": "00000000-0000-4000-8000-000000000000"}  # other ids are ints
+PATH_MALFORMED = {"gateway_id": "bad.id", "serial": "not-hex", "record_id": "not-a-uuid"}  # ints get "abc"
 MISSING_INT = 987_654_321
 
 #: The E2 / D2 side: every role that exists there, each tried on every E1 / D1 object.
@@ -299,6 +314,9 @@ LISTS: dict[Route, Listing] = {
     ("GET", f"{API}/alerts/feed"): Listing(_items("alert_id"), ("alert-e1",)),
     ("GET", f"{API}/live/sessions"): Listing(_items("gateway_id"), ("gw-e1",)),
     ("GET", f"{API}/hazards"): Listing(_items(), ("hazard-e1",)),
+    ("GET", f"{API}/patrol-tasks"): Listing(_items(), ("task-e1", "task-e1b")),
+    ("GET", f"{API}/patrol-records"): Listing(_items(), ("record-e1",)),
+    ("GET", f"{API}/patrol-conflicts"): Listing(_items(), ("conflict-e1",)),
 }
 
 #: Authenticated GETs without path parameters that are not lists of objects in a scope, each with what it shows.
@@ -499,6 +517,15 @@ def _build_world(env: Env, world: World) -> None:
     assert env.ok("POST", f"{API}/hazards/{env['hazard-e1']}/steps", "officer1", json={
         "step": "assign", "assignee": "街道应急办",
         "deadline": (env.clock.now + timedelta(days=3)).isoformat()})["state"] == "assigned"
+    env.ok("POST", f"{API}/schedule/runs", json={"start": "2026-05-01", "end": "2026-05-31", "seed": 1})
+    for task in env.ok("GET", f"{API}/patrol-tasks")["items"]:
+        env.ids[{world["E1"]: "task-e1", world["E1b"]: "task-e1b", world["E2"]: "task-e2"}[task["enterprise_id"]]] = \
+            task["id"]
+    record = _patrol_body(env)
+    env.ids["record-e1"] = env.ok("POST", f"{API}/patrol-records", "officer1", json=record)["id"]
+    r = env.client.post(f"{API}/patrol-records", headers=env.headers("officer1"), json={**record, "place": "西侧"})
+    assert r.status_code == 409, r.text
+    env.ids["conflict-e1"] = r.json()["conflict_id"]
     for name in ("E1", "SP1", "permit-e1"):  # audit entries name their entity by a string
         env.ids[f"str-{name}"] = str(env[name])
     for user in {*OUTSIDERS, *(c.user for c in CALLERS.values())}:  # logins write: all of them before any test
