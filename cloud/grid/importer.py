@@ -21,7 +21,6 @@ from cloud.audit.service import record
 from cloud.auth.models import User
 from cloud.auth.roles import Principal, Role
 from cloud.db.base import snapshot
-from cloud.errors import InvalidInput
 from cloud.grid.models import BindingRole, Community, GridArea, GridPlacement, OfficerBinding
 from cloud.registry.areas_service import create_grid
 from cloud.registry.importer import ImportRejected
@@ -63,13 +62,8 @@ def _chunked_in(db: Session, stmt_of: type[User] | type[Enterprise], column: str
 
 def plan_bindings(db: Session, *, actor: Principal, data: bytes, content_type: str | None, max_rows: int,
                   max_bytes: int) -> Plan:
-    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes)
-    header = set(rows[0][1]) if rows else set(COLUMNS)
-    missing = [c for c in COLUMNS if c not in header]
-    unknown = sorted(header - set(COLUMNS))
-    if missing or unknown:
-        raise InvalidInput(f"missing columns {missing}, unknown columns {unknown}; expected {list(COLUMNS)}",
-                           field=(missing or unknown)[0])
+    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes,
+                      columns=COLUMNS)
     grids = {g.code: g for g in db.execute(select(Grid).where(grids_filter(actor))).scalars()}
     users = _chunked_in(db, User, "username", {r["username"] for _, r in rows if r["username"]}, actor)
     firms = _chunked_in(db, Enterprise, "uscc", {r["uscc"].upper() for _, r in rows if r["uscc"]}, actor)
@@ -177,13 +171,8 @@ def plan_spaces(db: Session, *, actor: Principal, data: bytes, content_type: str
     """Check every row of a confined-space table (``SPACE_COLUMNS``; ``hazards`` separated by ``;``) against
     the registry's own rules: the enterprise in the caller's scope, a code not yet used in that enterprise nor
     twice in the table, every field as ``POST /confined-spaces`` takes it."""
-    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes)
-    header = set(rows[0][1]) if rows else set(SPACE_COLUMNS)
-    missing = [c for c in SPACE_COLUMNS if c not in header]
-    unknown = sorted(header - set(SPACE_COLUMNS))
-    if missing or unknown:
-        raise InvalidInput(f"missing columns {missing}, unknown columns {unknown}; expected {list(SPACE_COLUMNS)}",
-                           field=(missing or unknown)[0])
+    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes,
+                      columns=SPACE_COLUMNS)
     firms = _chunked_in(db, Enterprise, "uscc", {r["uscc"].upper() for _, r in rows if r["uscc"]}, actor)
     ids = [f.id for f in firms.values()]
     taken: set[tuple[int, str]] = set()
@@ -251,13 +240,8 @@ def plan_grids(db: Session, *, actor: Principal, data: bytes, content_type: str 
                max_bytes: int) -> GridPlan:
     """Check a table of grids (``GRID_COLUMNS``): the street in the caller's scope, a grid code valid, unused
     and not twice in the table, a name, a community; the area may be empty (a community without areas)."""
-    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes)
-    header = set(rows[0][1]) if rows else set(GRID_COLUMNS)
-    missing = [c for c in GRID_COLUMNS if c not in header]
-    unknown = sorted(header - set(GRID_COLUMNS))
-    if missing or unknown:
-        raise InvalidInput(f"missing columns {missing}, unknown columns {unknown}; expected {list(GRID_COLUMNS)}",
-                           field=(missing or unknown)[0])
+    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes,
+                      columns=GRID_COLUMNS)
     streets = {s.code: s for s in db.execute(select(Street).where(streets_filter(actor))).scalars()}
     codes = sorted({r["grid_code"] for _, r in rows})
     taken: set[str] = set()

@@ -63,12 +63,7 @@ def _existing_usccs(db: Session, usccs: list[str]) -> set[str]:
 def import_enterprises(db: Session, *, actor: Principal, data: bytes, content_type: str | None, now: datetime,
                        max_rows: int, max_bytes: int) -> list[int]:
     """Validate every row, then insert all of them in the caller's transaction; returns the new ids."""
-    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes)
-    missing = [c for c in COLUMNS if rows and c not in rows[0][1]]
-    unknown = sorted(set(rows[0][1]) - set(COLUMNS)) if rows else []
-    if missing or unknown:
-        raise InvalidInput(f"missing columns {missing}, unknown columns {unknown}; expected {list(COLUMNS)}",
-                           field=(missing or unknown)[0])
+    rows = read_table(data, content_type=content_type, max_rows=max_rows, max_bytes=max_bytes, columns=COLUMNS)
     grids = {g.code: g for g in db.execute(select(Grid).where(grids_filter(actor))).scalars()}
     errors: list[ImportRowError] = []
     valid: list[tuple[EnterpriseIdentity, Grid]] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from cloud.errors import InvalidInput, UnsupportedMediaType
@@ -23,17 +23,25 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def read_table(data: bytes, *, content_type: str | None, max_rows: int,
-               max_bytes: int) -> list[tuple[int, dict[str, str]]]:
-    """(row number, {lower-cased header: stripped cell}) for each non-empty row; the header is row 1."""
+def read_table(data: bytes, *, content_type: str | None, max_rows: int, max_bytes: int,
+               columns: Sequence[str] | None = None) -> list[tuple[int, dict[str, str]]]:
+    """(row number, {lower-cased header: stripped cell}) for each non-empty row; the header is row 1. With
+    ``columns``, a header naming other columns, or missing one, is refused naming the first such column."""
     kind = media_type(content_type)
     if kind in CSV_TYPES:
-        rows = _csv_rows(data)
+        raw = _csv_rows(data)
     elif kind == XLSX_TYPE:
-        rows = _xlsx_rows(data, max_inflated=max_bytes * MAX_INFLATION)
+        raw = _xlsx_rows(data, max_inflated=max_bytes * MAX_INFLATION)
     else:
         raise UnsupportedMediaType(f"send text/csv or {XLSX_TYPE}", field="content-type")
-    return _keyed(rows, max_rows=max_rows)
+    rows = _keyed(raw, max_rows=max_rows)
+    if columns is not None and rows:
+        missing = [c for c in columns if c not in rows[0][1]]
+        unknown = sorted(set(rows[0][1]) - set(columns))
+        if missing or unknown:
+            raise InvalidInput(f"missing columns {missing}, unknown columns {unknown}; expected {list(columns)}",
+                               field=(missing or unknown)[0])
+    return rows
 
 
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
